@@ -1,0 +1,211 @@
+"""AWS plumbing shared by every AWS transport: clients, off-loop calls, error mapping.
+
+boto3 is synchronous. Every call here runs in a worker thread so the event
+loop never blocks, and every botocore error is mapped to the `AsyncMCPError`
+tree at this edge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import ipaddress
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+import anyio.to_thread
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from asyncmcp_cli.errors import (
+    CredentialsError,
+    EndpointUnreachableError,
+    PayloadTooLargeError,
+    QueueNotFoundError,
+    TransportError,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_REGION = "us-east-1"
+LOCAL_CREDENTIALS = ("test", "test")
+"""Any key pair is accepted by moto and LocalStack; used only for loopback endpoints."""
+
+_QUEUE_MISSING = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NonExistentQueue"}
+_AUTH_FAILED = {
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "AccessDenied",
+    "AccessDeniedException",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidSecurity",
+}
+_TOO_LARGE = {"InvalidParameterValue.TooLong", "MessageTooLong", "AWS.SimpleQueueService.BatchRequestTooLong"}
+
+# Long polls hold a thread for up to 20 s each; size the pool so that pollers
+# never starve the short calls (sends, deletes) that free them.
+_THREADS = 64
+_limiter: anyio.CapacityLimiter | None = None
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """Where and as whom to talk to AWS. `None` means boto3's own default chain."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+
+    @property
+    def resolved_region(self) -> str:
+        return self.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+    @property
+    def resolved_endpoint(self) -> str | None:
+        return self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+    @property
+    def is_local(self) -> bool:
+        return is_loopback_url(self.resolved_endpoint)
+
+
+def is_loopback_url(url: str | None) -> bool:
+    if not url:
+        return False
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@functools.lru_cache(maxsize=32)
+def client(service: str, settings: AwsSettings) -> Any:
+    """A boto3 client (thread-safe, cached per service and settings)."""
+    session = boto3.session.Session()
+    credentials: dict[str, str] = {}
+    if settings.is_local and session.get_credentials() is None:
+        credentials = {"aws_access_key_id": LOCAL_CREDENTIALS[0], "aws_secret_access_key": LOCAL_CREDENTIALS[1]}
+    config = botocore.config.Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        max_pool_connections=_THREADS,
+        connect_timeout=5,
+        read_timeout=30,  # above the 20 s SQS long poll
+    )
+    return session.client(
+        service,
+        region_name=settings.resolved_region,
+        endpoint_url=settings.resolved_endpoint,
+        config=config,
+        **credentials,
+    )
+
+
+async def call(
+    fn: Callable[..., T],
+    /,
+    *,
+    abandon_on_cancel: bool = False,
+    on_abandoned: Callable[[T], None] | None = None,
+    **kwargs: Any,
+) -> T:
+    """Run one boto3 operation off the event loop, mapping its errors.
+
+    `abandon_on_cancel` is for long polls: a cancelled caller returns at once
+    and the poll finishes in a daemon thread, so neither the caller nor the
+    process exit waits up to 20 s for it. If that poll still returns a result,
+    `on_abandoned(result)` runs in the thread (e.g. to give messages back).
+    """
+    job = functools.partial(_mapped, fn, **kwargs)
+    if abandon_on_cancel:
+        return await _in_daemon_thread(job, on_abandoned)
+    global _limiter
+    if _limiter is None:
+        _limiter = anyio.CapacityLimiter(_THREADS)
+    return await anyio.to_thread.run_sync(job, limiter=_limiter)
+
+
+async def _in_daemon_thread(job: Callable[[], T], on_abandoned: Callable[[T], None] | None) -> T:
+    done = anyio.Event()
+    token = anyio.lowlevel.current_token()
+    lock = threading.Lock()
+    outcome: list[tuple[bool, Any]] = []
+    abandoned = False
+
+    def cleanup(result: Any) -> None:
+        if on_abandoned is not None:
+            with contextlib.suppress(Exception):
+                on_abandoned(result)
+
+    def work() -> None:
+        try:
+            result: tuple[bool, Any] = (True, job())
+        except BaseException as exc:
+            result = (False, exc)
+        with lock:
+            if abandoned:
+                if result[0]:
+                    cleanup(result[1])
+                return
+            outcome.append(result)
+        with contextlib.suppress(RuntimeError):  # the event loop may be gone by now
+            anyio.from_thread.run_sync(done.set, token=token)
+
+    threading.Thread(target=work, name="asyncmcp-long-poll", daemon=True).start()
+    try:
+        await done.wait()
+    except BaseException:
+        with lock:
+            abandoned = True
+            finished = list(outcome)
+        if finished and finished[0][0]:
+            threading.Thread(target=cleanup, args=(finished[0][1],), daemon=True).start()
+        raise
+    ok, value = outcome[0]
+    if ok:
+        return value
+    raise value
+
+
+def _mapped(fn: Callable[..., T], **kwargs: Any) -> T:
+    try:
+        return fn(**kwargs)
+    except botocore.exceptions.BotoCoreError as exc:
+        raise map_error(exc) from exc
+    except botocore.exceptions.ClientError as exc:
+        raise map_error(exc) from exc
+
+
+def map_error(exc: Exception) -> TransportError:
+    """Translate a botocore error into our tree, keeping the service's words."""
+    if isinstance(exc, (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError)):
+        return CredentialsError("no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/SECRET)")
+    if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError)):
+        return EndpointUnreachableError(f"cannot reach AWS endpoint: {exc}")
+    if isinstance(exc, (botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError)):
+        return EndpointUnreachableError(f"AWS endpoint timed out: {exc}")
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        text = str(error.get("Message", "")) or code
+        if code in _QUEUE_MISSING:
+            return QueueNotFoundError(f"queue does not exist: {text}")
+        if code in _AUTH_FAILED:
+            return CredentialsError(f"AWS refused the credentials ({code}): {text}")
+        if code in _TOO_LARGE:
+            return PayloadTooLargeError(f"message too large ({code}): {text}")
+        return TransportError(f"AWS error {code}: {text}")
+    return TransportError(f"AWS error: {exc}")

@@ -1,0 +1,64 @@
+"""The one exception tree of asyncmcp.
+
+Foreign errors (botocore, boto3, httpx) are translated where they enter the
+library and re-raised from the original, so callers only ever catch these::
+
+    AsyncMCPError
+    ├── ConfigurationError          bad option, URL or app reference
+    │   ├── UnknownTransportError   no transport by that name ("did you mean ...")
+    │   └── AppLoadError            "module:attr" could not be imported
+    ├── TransportError              a channel failed while moving messages
+    │   ├── EndpointUnreachableError    nothing answers at the endpoint
+    │   ├── CredentialsError            no or rejected credentials
+    │   ├── QueueNotFoundError          the named queue does not exist
+    │   └── PayloadTooLargeError        a message exceeds the channel's limit
+    └── ReplyAddressRefusedError    a client asked for a reply address outside the allow-list
+"""
+
+from __future__ import annotations
+
+
+class AsyncMCPError(Exception):
+    """Base class of every error raised by asyncmcp."""
+
+
+class ConfigurationError(AsyncMCPError):
+    """An option, URL or reference given by the user cannot be used."""
+
+
+class UnknownTransportError(ConfigurationError):
+    """No transport is registered under the requested name."""
+
+    def __init__(self, name: str, known: list[str], suggestion: str | None) -> None:
+        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        super().__init__(f"unknown transport {name!r}{hint} (known: {', '.join(sorted(known))})")
+        self.name = name
+        self.suggestion = suggestion
+
+
+class AppLoadError(ConfigurationError):
+    """An APP reference ("module:attr") could not be loaded."""
+
+
+class TransportError(AsyncMCPError):
+    """A channel failed while moving messages."""
+
+
+class EndpointUnreachableError(TransportError):
+    """Nothing answers at the configured endpoint."""
+
+
+class CredentialsError(TransportError):
+    """No credentials were found, or the service rejected them."""
+
+
+class QueueNotFoundError(TransportError):
+    """The named queue does not exist at the endpoint."""
+
+
+class PayloadTooLargeError(TransportError):
+    """A message is larger than the channel accepts."""
+
+
+class ReplyAddressRefusedError(AsyncMCPError):
+    """A client declared a reply address that the server's allow-list does not admit."""

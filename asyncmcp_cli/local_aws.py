@@ -1,0 +1,61 @@
+"""The embedded local AWS endpoint: moto's server (SQS, SNS, S3) on 127.0.0.1.
+
+Lets a newcomer run everything without an AWS account. LocalStack and real AWS
+take the same code path with another endpoint URL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from asyncmcp_cli import aws
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PORT = 4750
+DEFAULT_QUEUES = ("asyncmcp-requests", "asyncmcp-replies")
+
+
+@dataclass(frozen=True)
+class LocalEndpoint:
+    url: str
+
+    @property
+    def settings(self) -> aws.AwsSettings:
+        return aws.AwsSettings(endpoint_url=self.url, region=aws.DEFAULT_REGION)
+
+    def exports(self) -> dict[str, str]:
+        """Environment that points boto3 (and asyncmcp) at this endpoint."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_REGION": aws.DEFAULT_REGION,
+            "AWS_ACCESS_KEY_ID": aws.LOCAL_CREDENTIALS[0],
+            "AWS_SECRET_ACCESS_KEY": aws.LOCAL_CREDENTIALS[1],
+        }
+
+
+@contextmanager
+def local_endpoint(host: str = "127.0.0.1", port: int = 0) -> Iterator[LocalEndpoint]:
+    """Run moto's server in a background thread; `port=0` picks a free port."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:  # moto is a dependency; this only fires in a broken install
+        raise RuntimeError("the embedded endpoint needs moto[server]: pip install 'moto[server]'") from exc
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    try:
+        yield LocalEndpoint(f"http://{bound_host}:{bound_port}")
+    finally:
+        server.stop()
+
+
+def create_queues(settings: aws.AwsSettings, names: tuple[str, ...] = DEFAULT_QUEUES) -> dict[str, str]:
+    """Create queues (idempotent) and return their URLs by name. Synchronous: for start-up only."""
+    sqs = aws.client("sqs", settings)
+    return {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in names}

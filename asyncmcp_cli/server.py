@@ -1,0 +1,84 @@
+"""Run an SDK server over any transport: one SDK session per connected client.
+
+The server's lifespan is entered once and shared by every session, as the
+SDK's own streamable-HTTP manager does.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from mcp.server.lowlevel.server import Server
+from mcp.server.runner import serve_dual_era_loop
+
+from asyncmcp_cli.transports.base import Connection, Transport
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_GRACE_SECONDS = 30.0
+
+
+async def serve(
+    server: Server[Any],
+    transport: Transport,
+    *,
+    shutdown: anyio.Event | None = None,
+    grace_seconds: float = DEFAULT_GRACE_SECONDS,
+    on_ready: Callable[[], None] | None = None,
+) -> int:
+    """Serve until `shutdown` is set (forever when None); return unfinished requests.
+
+    Shutting down stops intake, gives running requests `grace_seconds` to
+    finish, then leaves the rest to the channel for redelivery.
+    """
+    shutdown = shutdown or anyio.Event()
+    init_options = server.create_initialization_options()
+    async with server.lifespan(server) as lifespan_state:
+        async with transport.listen() as listener, anyio.create_task_group() as sessions:
+
+            async def run_session(connection: Connection) -> None:
+                await serve_dual_era_loop(
+                    server,
+                    connection.read_stream,
+                    connection.write_stream,
+                    lifespan_state=lifespan_state,
+                    init_options=init_options,
+                )
+
+            async def accept() -> None:
+                async for connection in listener:
+                    sessions.start_soon(run_session, connection)
+
+            sessions.start_soon(accept)
+            logger.info("serving %s", transport.describe())
+            if on_ready is not None:
+                on_ready()
+            await shutdown.wait()
+            logger.info("shutting down: waiting up to %.0fs for running requests", grace_seconds)
+            unfinished = await listener.drain(grace_seconds)
+            if unfinished:
+                logger.warning("%d request(s) unfinished; left on the channel for redelivery", unfinished)
+            sessions.cancel_scope.cancel()
+    return unfinished
+
+
+async def serve_until_signalled(server: Server[Any], transport: Transport, **kwargs: Any) -> int:
+    """`serve` that shuts down gracefully on SIGINT or SIGTERM."""
+    shutdown = anyio.Event()
+
+    async def watch_signals() -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                logger.info("received %s", signal.Signals(signum).name)
+                shutdown.set()
+                return
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(watch_signals)
+        unfinished = await serve(server, transport, shutdown=shutdown, **kwargs)
+        tg.cancel_scope.cancel()
+    return unfinished

@@ -1,0 +1,248 @@
+"""SQS queue operations for one endpoint, shared by the SQS and SNS+SQS transports.
+
+Sends, deletes and visibility changes are coalesced into SQS batch calls (one
+`Batcher` per queue and operation); receives are long polls of up to ten
+messages. Every call runs off the event loop (see `asyncmcp_cli.aws`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import anyio.abc
+
+from asyncmcp_cli import aws
+from asyncmcp_cli.batching import Batcher
+from asyncmcp_cli.errors import PayloadTooLargeError, QueueNotFoundError, TransportError
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 256 * 1024
+"""The payload limit we enforce for a message body plus its attributes, whatever the queue allows."""
+
+MAX_BATCH = 10
+LONG_POLL_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message taken from a queue."""
+
+    queue_url: str
+    body: str
+    attributes: dict[str, str]
+    receipt_handle: str
+    message_id: str
+    receive_count: int
+    sent_at_ms: int | None
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    body: str
+    attributes: dict[str, str]
+    group_id: str | None = None
+    dedup_id: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.body.encode()) + sum(len(k) + len(v.encode()) + len("String") for k, v in self.attributes.items())
+
+
+def queue_name_of(url_or_name: str) -> str:
+    return url_or_name.rstrip("/").rsplit("/", 1)[-1]
+
+
+class SqsQueues:
+    """Batched, off-loop SQS operations against one endpoint. Enter `running()` before use."""
+
+    def __init__(self, settings: aws.AwsSettings) -> None:
+        self.settings = settings
+        self._client = aws.client("sqs", settings)
+        self._urls: dict[str, str] = {}
+        self._batchers: dict[tuple[str, str], Batcher[Any, Any]] = {}
+        self._tg: anyio.abc.TaskGroup | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[SqsQueues]:
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            try:
+                yield self
+            finally:
+                self._tg = None
+                tg.cancel_scope.cancel()
+
+    # -- addressing -------------------------------------------------------
+
+    async def url_for(self, name_or_url: str, *, create: bool = False, attributes: dict[str, str] | None = None) -> str:
+        """Resolve a queue name (or pass a URL through), optionally creating the queue."""
+        if "://" in name_or_url:
+            return name_or_url
+        if name_or_url in self._urls:
+            return self._urls[name_or_url]
+        if create:
+            kwargs: dict[str, Any] = {"QueueName": name_or_url}
+            attrs = dict(attributes or {})
+            if name_or_url.endswith(".fifo"):
+                attrs.setdefault("FifoQueue", "true")
+            if attrs:
+                kwargs["Attributes"] = attrs
+            response = await aws.call(self._client.create_queue, **kwargs)
+        else:
+            try:
+                response = await aws.call(self._client.get_queue_url, QueueName=name_or_url)
+            except QueueNotFoundError as exc:
+                raise QueueNotFoundError(f"queue {name_or_url!r} does not exist at {self._where()}") from exc
+        url = response["QueueUrl"]
+        self._urls[name_or_url] = url
+        return url
+
+    async def delete_queue(self, url: str) -> None:
+        await aws.call(self._client.delete_queue, QueueUrl=url)
+
+    def _where(self) -> str:
+        return self.settings.resolved_endpoint or f"AWS {self.settings.resolved_region}"
+
+    # -- receiving --------------------------------------------------------
+
+    async def receive(
+        self,
+        url: str,
+        *,
+        max_messages: int = MAX_BATCH,
+        wait_seconds: int = LONG_POLL_SECONDS,
+        visibility_timeout: int | None = None,
+    ) -> list[Received]:
+        kwargs: dict[str, Any] = {
+            "QueueUrl": url,
+            "MaxNumberOfMessages": max(1, min(MAX_BATCH, max_messages)),
+            "WaitTimeSeconds": wait_seconds,
+            "MessageAttributeNames": ["All"],
+            "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
+        }
+        if visibility_timeout is not None:
+            kwargs["VisibilityTimeout"] = visibility_timeout
+        response = await aws.call(
+            self._client.receive_message,
+            abandon_on_cancel=True,
+            on_abandoned=lambda late: self._give_back(url, late),
+            **kwargs,
+        )
+        return [_received(url, raw) for raw in response.get("Messages", [])]
+
+    def _give_back(self, url: str, response: dict[str, Any]) -> None:
+        """Make messages a cancelled long poll received visible again (runs in its thread)."""
+        entries = [
+            {"Id": str(i), "ReceiptHandle": raw["ReceiptHandle"], "VisibilityTimeout": 0}
+            for i, raw in enumerate(response.get("Messages", []))
+        ]
+        if entries:
+            self._client.change_message_visibility_batch(QueueUrl=url, Entries=entries)
+
+    # -- batched writes ---------------------------------------------------
+
+    async def send(
+        self,
+        url: str,
+        body: str,
+        attributes: dict[str, str] | None = None,
+        *,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+    ) -> str:
+        """Send one message (batched with concurrent sends); returns its message id."""
+        outgoing = _Outgoing(body, dict(attributes or {}), group_id, dedup_id)
+        if outgoing.size > MAX_MESSAGE_BYTES:
+            raise PayloadTooLargeError(
+                f"message of {outgoing.size} bytes exceeds the {MAX_MESSAGE_BYTES}-byte queue message limit"
+            )
+        return await self._batcher(url, "send").submit(outgoing)
+
+    async def delete(self, url: str, receipt_handle: str) -> None:
+        await self._batcher(url, "delete").submit(receipt_handle)
+
+    async def change_visibility(self, url: str, receipt_handle: str, seconds: int) -> None:
+        await self._batcher(url, "visibility").submit((receipt_handle, seconds))
+
+    def _batcher(self, url: str, operation: str) -> Batcher[Any, Any]:
+        key = (url, operation)
+        batcher = self._batchers.get(key)
+        if batcher is None:
+            if self._tg is None:
+                raise TransportError("SqsQueues used outside running()")
+            if operation == "send":
+                batcher = Batcher(
+                    lambda items: self._send_batch(url, items), max_weight=MAX_MESSAGE_BYTES, weigh=lambda o: o.size
+                )
+            elif operation == "delete":
+                batcher = Batcher(lambda items: self._delete_batch(url, items))
+            else:
+                batcher = Batcher(lambda items: self._visibility_batch(url, items))
+            self._batchers[key] = batcher
+            self._tg.start_soon(batcher.run)
+        return batcher
+
+    async def _send_batch(self, url: str, items: Sequence[_Outgoing]) -> list[str | Exception]:
+        entries = []
+        for index, item in enumerate(items):
+            entry: dict[str, Any] = {
+                "Id": str(index),
+                "MessageBody": item.body,
+                "MessageAttributes": {
+                    name: {"DataType": "String", "StringValue": value} for name, value in item.attributes.items()
+                },
+            }
+            if item.group_id is not None:
+                entry["MessageGroupId"] = item.group_id
+            if item.dedup_id is not None:
+                entry["MessageDeduplicationId"] = item.dedup_id
+            entries.append(entry)
+        response = await aws.call(self._client.send_message_batch, QueueUrl=url, Entries=entries)
+        return _per_entry(len(items), response, lambda ok: ok["MessageId"])
+
+    async def _delete_batch(self, url: str, receipts: Sequence[str]) -> list[None | Exception]:
+        entries = [{"Id": str(i), "ReceiptHandle": receipt} for i, receipt in enumerate(receipts)]
+        response = await aws.call(self._client.delete_message_batch, QueueUrl=url, Entries=entries)
+        return _per_entry(len(receipts), response, lambda ok: None)
+
+    async def _visibility_batch(self, url: str, items: Sequence[tuple[str, int]]) -> list[None | Exception]:
+        entries = [
+            {"Id": str(i), "ReceiptHandle": receipt, "VisibilityTimeout": seconds}
+            for i, (receipt, seconds) in enumerate(items)
+        ]
+        response = await aws.call(self._client.change_message_visibility_batch, QueueUrl=url, Entries=entries)
+        return _per_entry(len(items), response, lambda ok: None)
+
+
+def _per_entry(count: int, response: dict[str, Any], value: Any) -> list[Any]:
+    results: list[Any] = [TransportError("no result for this batch entry")] * count
+    for ok in response.get("Successful", []):
+        results[int(ok["Id"])] = value(ok)
+    for failed in response.get("Failed", []):
+        results[int(failed["Id"])] = TransportError(f"AWS error {failed.get('Code')}: {failed.get('Message', '')}")
+    return results
+
+
+def _received(url: str, raw: dict[str, Any]) -> Received:
+    attributes = {
+        name: value["StringValue"]
+        for name, value in raw.get("MessageAttributes", {}).items()
+        if "StringValue" in value
+    }
+    system = raw.get("Attributes", {})
+    sent = system.get("SentTimestamp")
+    return Received(
+        queue_url=url,
+        body=raw.get("Body", ""),
+        attributes=attributes,
+        receipt_handle=raw["ReceiptHandle"],
+        message_id=raw.get("MessageId", ""),
+        receive_count=int(system.get("ApproximateReceiveCount", "1")),
+        sent_at_ms=int(sent) if sent else None,
+    )

@@ -1,0 +1,59 @@
+"""The shape every transport has.
+
+Client side: an async context manager yielding the SDK's `(read_stream,
+write_stream)`; pass it to `mcp.Client(...)` or `ClientSession(read, write)`.
+
+Server side: an async context manager yielding a `Listener`, an async iterator
+of `Connection`s, one per client. Each connection carries the same stream pair
+for one SDK session; `asyncmcp_cli.server.serve` runs the server on each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from asyncmcp_cli.types import SessionReadStream, SessionWriteStream, TransportStreams
+
+
+@dataclass
+class Connection:
+    """One client's session on a server transport."""
+
+    client_id: str
+    read_stream: SessionReadStream
+    write_stream: SessionWriteStream
+
+
+class Listener(Protocol):
+    """Yields a `Connection` for every client that shows up."""
+
+    def __aiter__(self) -> AsyncIterator[Connection]: ...
+
+    async def drain(self, grace_seconds: float) -> int:
+        """Stop taking new messages; wait up to `grace_seconds` for in-flight requests.
+
+        Returns how many requests were still unfinished; the transport leaves
+        those to be redelivered (e.g. makes their queue messages visible again).
+        """
+        ...
+
+
+class Transport(Protocol):
+    """A configured channel: one object gives both the server and the client side."""
+
+    scheme: str
+
+    def listen(self) -> AbstractAsyncContextManager[Listener]:
+        """Server side: accept clients."""
+        ...
+
+    def connect(self, *, client_id: str | None = None) -> AbstractAsyncContextManager[TransportStreams]:
+        """Client side: the SDK's stream pair for one client session."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What this transport is bound to (queues, endpoint, ...), for logs and `--json`."""
+        ...

@@ -1,0 +1,262 @@
+"""Server-side demultiplexing shared by every asynchronous server transport.
+
+Channel messages from many clients arrive on one queue (or endpoint). The hub
+gives each client id its own SDK session (a `Connection`), feeds the client's
+messages into it, and routes what the session writes back to the reply address
+that client declared.
+
+Delivery: a request's channel message is settled (`ack`, e.g. deleted) only
+after its response has been sent. A redelivered copy of a request that is still
+running is not started again: its ack joins the running one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+import anyio.abc
+import mcp_types as types
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from mcp.shared.message import SessionMessage
+
+from asyncmcp_cli import codec
+from asyncmcp_cli.errors import PayloadTooLargeError, TransportError
+from asyncmcp_cli.transports.base import Connection
+from asyncmcp_cli.types import Ack
+
+logger = logging.getLogger(__name__)
+
+ReplySender = Callable[[str, str, types.JSONRPCMessage], Awaitable[None]]
+"""send(reply_to, client_id, message): put one message on the client's reply channel."""
+
+_SESSION_BUFFER = 16
+_SEND_RETRY_SECONDS = 60.0
+_SETTLE_SECONDS = 15.0
+
+
+@dataclass
+class Inbound:
+    """One message taken from the channel, with what is needed to settle it."""
+
+    routing: codec.Routing
+    message: types.JSONRPCMessage | Exception
+    ack: Ack
+    release: Ack
+    """Give the channel message back for redelivery (used when shutting down)."""
+    raw_body: str | bytes = b""
+
+
+@dataclass(eq=False)
+class _Client:
+    client_id: str
+    reply_to: str
+    to_session: MemoryObjectSendStream[SessionMessage | Exception]
+    last_active: float = field(default_factory=time.monotonic)
+    in_flight: dict[types.RequestId, list[Inbound]] = field(default_factory=dict)
+
+
+class SessionHub:
+    """One SDK session per client id; replies routed back; acks after replies.
+
+    `admits(reply_to)` is the server's allow-list. Use as an async context
+    manager; iterate it for new connections.
+    """
+
+    def __init__(
+        self,
+        send: ReplySender,
+        *,
+        admits: Callable[[str], bool],
+        idle_timeout: float = 3600.0,
+    ) -> None:
+        self._send = send
+        self._admits = admits
+        self._idle_timeout = idle_timeout
+        self._clients: dict[str, _Client] = {}
+        self._new_connections, self._connections = anyio.create_memory_object_stream[Connection](0)
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._idle = anyio.Event()
+        self._idle.set()
+
+    # -- lifecycle ----------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[SessionHub]:
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            tg.start_soon(self._reap_idle_sessions)
+            try:
+                yield self
+            finally:
+                await self._release_unfinished()
+                for client in self._clients.values():
+                    client.to_session.close()
+                self._new_connections.close()
+                tg.cancel_scope.cancel()
+
+    def __aiter__(self) -> AsyncIterator[Connection]:
+        return self._connections.__aiter__()
+
+    @property
+    def in_flight(self) -> int:
+        return sum(len(client.in_flight) for client in self._clients.values())
+
+    async def wait_idle(self, timeout: float) -> int:
+        """Wait until no request is in flight, or `timeout`; return how many remain."""
+        with anyio.move_on_after(timeout):
+            while self.in_flight:
+                self._idle = anyio.Event()
+                await self._idle.wait()
+        return self.in_flight
+
+    # -- inbound ------------------------------------------------------------
+
+    async def deliver(self, inbound: Inbound) -> None:
+        """Route one channel message into its client's session (or answer/settle it here)."""
+        routing = inbound.routing
+        if not routing.client_id or not routing.reply_to:
+            logger.warning(
+                "dropping message without %s: %s",
+                "client id" if not routing.client_id else "reply address",
+                _preview(inbound),
+            )
+            await _settle(inbound.ack)
+            return
+        if not self._admits(routing.reply_to):
+            logger.warning(
+                "refusing reply address %r from client %s: not admitted by the allow-list; nothing sent",
+                routing.reply_to,
+                routing.client_id,
+            )
+            await _settle(inbound.ack)
+            return
+        message = inbound.message
+        if isinstance(message, Exception):
+            logger.warning("bad message from client %s: %s", routing.client_id, message)
+            rid = codec.sniff_request_id(inbound.raw_body)
+            error = codec.error_reply(rid, types.PARSE_ERROR, f"asyncmcp: {message}")
+            await self._send_with_retry(routing.reply_to, routing.client_id, error)
+            await _settle(inbound.ack)
+            return
+
+        client = await self._client_for(routing.client_id, routing.reply_to)
+        client.last_active = time.monotonic()
+        if codec.is_request(message):
+            rid = codec.request_id_of(message)
+            assert rid is not None
+            if rid in client.in_flight:
+                logger.info("request %s of client %s is already running; not started twice", rid, client.client_id)
+                client.in_flight[rid].append(inbound)
+                return
+            client.in_flight[rid] = [inbound]
+            self._idle = anyio.Event() if self._idle.is_set() else self._idle
+        try:
+            await client.to_session.send(SessionMessage(message))
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            logger.warning("session of client %s has ended; leaving its message for redelivery", client.client_id)
+            client.in_flight.pop(codec.request_id_of(message), None)  # type: ignore[arg-type]
+            await _settle(inbound.release)
+            return
+        if not codec.is_request(message):
+            await _settle(inbound.ack)
+
+    async def _client_for(self, client_id: str, reply_to: str) -> _Client:
+        client = self._clients.get(client_id)
+        if client is not None:
+            client.reply_to = reply_to
+            return client
+        to_session, session_reads = anyio.create_memory_object_stream[SessionMessage | Exception](_SESSION_BUFFER)
+        session_writes, from_session = anyio.create_memory_object_stream[SessionMessage](0)
+        client = _Client(client_id, reply_to, to_session)
+        self._clients[client_id] = client
+        assert self._tg is not None, "SessionHub used outside running()"
+        self._tg.start_soon(self._route_replies, client, from_session)
+        logger.debug("new session for client %s (replies to %s)", client_id, reply_to)
+        await self._new_connections.send(Connection(client_id, session_reads, session_writes))
+        return client
+
+    # -- outbound -----------------------------------------------------------
+
+    async def _route_replies(self, client: _Client, from_session: MemoryObjectReceiveStream[SessionMessage]) -> None:
+        assert self._tg is not None
+        async with from_session:
+            async for session_message in from_session:
+                self._tg.start_soon(self._reply, client, session_message.message)
+        if self._clients.get(client.client_id) is client:
+            del self._clients[client.client_id]
+
+    async def _reply(self, client: _Client, message: types.JSONRPCMessage) -> None:
+        sent = await self._send_with_retry(client.reply_to, client.client_id, message)
+        client.last_active = time.monotonic()
+        if not codec.is_reply(message):
+            return
+        inbounds = client.in_flight.pop(codec.request_id_of(message), [])  # type: ignore[arg-type]
+        for inbound in inbounds:
+            await _settle(inbound.ack if sent else inbound.release)
+        if not self.in_flight:
+            self._idle.set()
+
+    async def _send_with_retry(self, reply_to: str, client_id: str, message: types.JSONRPCMessage) -> bool:
+        """Send, retrying transient channel errors with backoff; True once sent."""
+        delay = 0.2
+        deadline = time.monotonic() + _SEND_RETRY_SECONDS
+        while True:
+            try:
+                await self._send(reply_to, client_id, message)
+                return True
+            except PayloadTooLargeError as exc:
+                if not codec.is_reply(message):
+                    logger.error("dropping oversize message to client %s: %s", client_id, exc)
+                    return False
+                logger.warning("response to client %s is too large: %s", client_id, exc)
+                message = codec.error_reply(codec.request_id_of(message), types.INTERNAL_ERROR, f"asyncmcp: {exc}")
+            except TransportError as exc:
+                if time.monotonic() + delay > deadline:
+                    logger.error("giving up sending to %s for client %s: %s", reply_to, client_id, exc)
+                    return False
+                logger.warning("send to %s failed (%s); retrying in %.1fs", reply_to, exc, delay)
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    # -- housekeeping -------------------------------------------------------
+
+    async def _reap_idle_sessions(self) -> None:
+        if math.isinf(self._idle_timeout):
+            return
+        while True:
+            await anyio.sleep(min(60.0, self._idle_timeout / 2))
+            cutoff = time.monotonic() - self._idle_timeout
+            for client in list(self._clients.values()):
+                if not client.in_flight and client.last_active < cutoff:
+                    logger.debug("closing idle session of client %s", client.client_id)
+                    del self._clients[client.client_id]
+                    client.to_session.close()
+
+    async def _release_unfinished(self) -> None:
+        for client in self._clients.values():
+            for inbounds in client.in_flight.values():
+                for inbound in inbounds:
+                    await _settle(inbound.release)
+            client.in_flight.clear()
+
+
+async def _settle(action: Ack) -> None:
+    """Run an ack/release; a failure is logged, never raised into the hub."""
+    with anyio.CancelScope(shield=True):
+        with anyio.move_on_after(_SETTLE_SECONDS):
+            try:
+                await action()
+            except Exception as exc:  # the channel's own errors: the message will be redelivered
+                logger.warning("could not settle a message (%s); it will be redelivered", exc)
+
+
+def _preview(inbound: Inbound) -> str:
+    body = inbound.raw_body
+    text = body.decode(errors="replace") if isinstance(body, bytes) else body
+    return (text[:120] + "...") if len(text) > 120 else text

@@ -1,0 +1,149 @@
+"""The client side of a queue-backed transport: send requests, read the reply queue.
+
+Shared by the SQS and SNS+SQS transports; they differ in how a request is sent
+(`SendRequest`) and how a reply-queue message is unwrapped.
+
+The reply queue is durable and named: a client may share it with others (each
+message names its client id) and may leave and come back. Messages for another
+client id are left for that client; responses for ids this client is not
+waiting for (duplicates, stale answers) are deleted and ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import anyio
+import anyio.abc
+import mcp_types as types
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from mcp.shared.message import SessionMessage
+
+from asyncmcp_cli import codec
+from asyncmcp_cli.errors import AsyncMCPError
+from asyncmcp_cli.sqs_queues import SqsQueues
+from asyncmcp_cli.transports.queue_listener import Unwrap, plain
+from asyncmcp_cli.types import TransportStreams
+
+logger = logging.getLogger(__name__)
+
+SendRequest = Callable[[str, dict[str, str]], Awaitable[None]]
+"""send(body, attributes): put one client message on the server's request channel."""
+
+FOREIGN_RETRY_SECONDS = 1
+"""How long a message for another client stays hidden from us before it is offered again."""
+
+
+def new_client_id() -> str:
+    return uuid.uuid4().hex
+
+
+@asynccontextmanager
+async def queue_client_streams(
+    queues: SqsQueues,
+    *,
+    send: SendRequest,
+    reply_url: str,
+    reply_address: str,
+    client_id: str,
+    wait_seconds: int = 20,
+    unwrap: Unwrap = plain,
+) -> AsyncIterator[TransportStreams]:
+    """The SDK's stream pair for one client over a request channel and a reply queue."""
+    read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+    write_stream, write_reader = anyio.create_memory_object_stream[SessionMessage](0)
+    waiting: set[types.RequestId] = set()
+    attributes = {codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_address}
+
+    async def write_requests() -> None:
+        async with write_reader:
+            async for session_message in write_reader:
+                message = session_message.message
+                rid = codec.request_id_of(message) if codec.is_request(message) else None
+                if rid is not None:
+                    waiting.add(rid)
+                extra = {codec.METHOD: method} if (method := codec.method_of(message)) else {}
+                try:
+                    await send(codec.encode(message), attributes | extra)
+                except AsyncMCPError as exc:
+                    logger.warning("could not send %s: %s", codec.method_of(message) or "message", exc)
+                    if rid is not None:
+                        waiting.discard(rid)
+                        error = codec.error_reply(rid, types.INTERNAL_ERROR, f"asyncmcp: request not sent: {exc}")
+                        await read_writer.send(SessionMessage(error))
+
+    async def read_replies(tg: anyio.abc.TaskGroup) -> None:
+        backoff = 0.5
+        async with read_writer:
+            while True:
+                try:
+                    batch = await queues.receive(reply_url, wait_seconds=wait_seconds)
+                except AsyncMCPError as exc:
+                    logger.warning("receive from %s failed (%s); retrying in %.1fs", reply_url, exc, backoff)
+                    await anyio.sleep(backoff)
+                    backoff = min(backoff * 2, 10.0)
+                    continue
+                backoff = 0.5
+                for received in batch:
+                    body, attrs = unwrap(received)
+                    owner = attrs.get(codec.CLIENT_ID)
+                    if owner is not None and owner != client_id:
+                        tg.start_soon(_hide, queues, reply_url, received.receipt_handle)
+                        continue
+                    tg.start_soon(_delete, queues, reply_url, received.receipt_handle)
+                    await _forward(body, read_writer, waiting)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(write_requests)
+        tg.start_soon(read_replies, tg)
+        try:
+            yield read_stream, write_stream
+        finally:
+            tg.cancel_scope.cancel()
+            _close_all(read_writer, read_stream, write_stream, write_reader)
+
+
+async def _forward(
+    body: str,
+    read_writer: MemoryObjectSendStream[SessionMessage | Exception],
+    waiting: set[types.RequestId],
+) -> None:
+    try:
+        message = codec.decode(body)
+    except codec.DecodeError as exc:
+        await read_writer.send(exc)
+        return
+    if codec.is_reply(message):
+        rid = codec.request_id_of(message)
+        if rid not in waiting:
+            logger.debug("ignoring a response for id %r that this client is not waiting for", rid)
+            return
+        waiting.discard(rid)  # type: ignore[arg-type]
+    await read_writer.send(SessionMessage(message))
+
+
+async def _delete(queues: SqsQueues, url: str, receipt: str) -> None:
+    try:
+        await queues.delete(url, receipt)
+    except AsyncMCPError as exc:
+        logger.warning("could not delete a consumed reply (%s); it may be seen again and ignored", exc)
+
+
+async def _hide(queues: SqsQueues, url: str, receipt: str) -> None:
+    try:
+        await queues.change_visibility(url, receipt, FOREIGN_RETRY_SECONDS)
+    except AsyncMCPError as exc:
+        logger.debug("could not hand back another client's message (%s)", exc)
+
+
+def _close_all(
+    *streams: MemoryObjectSendStream[SessionMessage | Exception]
+    | MemoryObjectReceiveStream[SessionMessage | Exception]
+    | MemoryObjectSendStream[SessionMessage]
+    | MemoryObjectReceiveStream[SessionMessage],
+) -> None:
+    for stream in streams:
+        stream.close()

@@ -1,0 +1,158 @@
+"""The server side of a queue-backed transport: poll, track, heartbeat, drain.
+
+Shared by the SQS and SNS+SQS transports; they differ only in how a received
+message is unwrapped (`Unwrap`) and how replies are sent (the hub's sender).
+
+- Receives up to ten messages per long poll, never more than `max_in_flight`
+  unsettled at once (backpressure instead of an unbounded buffer).
+- Keeps each unsettled message invisible while its request runs (a visibility
+  heartbeat), so a long tool call is not handed to a second worker.
+- On `drain`, stops polling, waits for running requests, and gives back the
+  rest for redelivery.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import anyio
+import anyio.abc
+
+from asyncmcp_cli import codec
+from asyncmcp_cli.errors import AsyncMCPError
+from asyncmcp_cli.sqs_queues import Received, SqsQueues
+from asyncmcp_cli.transports.base import Connection
+from asyncmcp_cli.transports.hub import Inbound, SessionHub
+
+logger = logging.getLogger(__name__)
+
+Unwrap = Callable[[Received], tuple[str, dict[str, str]]]
+"""(body, attributes) of the MCP message a queue message carries."""
+
+
+def plain(received: Received) -> tuple[str, dict[str, str]]:
+    return received.body, received.attributes
+
+
+@dataclass
+class PollSettings:
+    visibility_timeout: int = 30
+    wait_seconds: int = 20
+    max_in_flight: int = 64
+
+
+@dataclass(eq=False)
+class _Tracked:
+    received: Received
+    invisible_until: float
+
+
+class QueueListener:
+    """Feeds one request queue into a `SessionHub`. Run `run()` in a task group."""
+
+    def __init__(
+        self,
+        queues: SqsQueues,
+        queue_url: str,
+        hub: SessionHub,
+        *,
+        settings: PollSettings,
+        unwrap: Unwrap = plain,
+    ) -> None:
+        self._queues = queues
+        self._url = queue_url
+        self._hub = hub
+        self._settings = settings
+        self._unwrap = unwrap
+        self._tracked: dict[str, _Tracked] = {}
+        self._room = anyio.Event()
+        self._poll_scope = anyio.CancelScope()
+
+    def __aiter__(self) -> AsyncIterator[Connection]:
+        return self._hub.__aiter__()
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._heartbeat)
+            with self._poll_scope:
+                await self._poll()
+            tg.cancel_scope.cancel()
+
+    async def drain(self, grace_seconds: float) -> int:
+        self._poll_scope.cancel()
+        return await self._hub.wait_idle(grace_seconds)
+
+    # -- polling ------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        backoff = 0.5
+        while True:
+            while len(self._tracked) >= self._settings.max_in_flight:
+                self._room = anyio.Event()
+                await self._room.wait()
+            try:
+                batch = await self._queues.receive(
+                    self._url,
+                    max_messages=self._settings.max_in_flight - len(self._tracked),
+                    wait_seconds=self._settings.wait_seconds,
+                    visibility_timeout=self._settings.visibility_timeout,
+                )
+            except AsyncMCPError as exc:
+                logger.warning("receive from %s failed (%s); retrying in %.1fs", self._url, exc, backoff)
+                await anyio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            backoff = 0.5
+            for received in batch:
+                await self._accept(received)
+
+    async def _accept(self, received: Received) -> None:
+        deadline = time.monotonic() + self._settings.visibility_timeout
+        self._tracked[received.receipt_handle] = _Tracked(received, deadline)
+        body, attributes = self._unwrap(received)
+        message: codec.types.JSONRPCMessage | Exception
+        try:
+            message = codec.decode(body)
+        except codec.DecodeError as exc:
+            message = exc
+        routing = codec.routing_from(attributes, None if isinstance(message, Exception) else message)
+
+        async def ack() -> None:
+            self._untrack(received)
+            await self._queues.delete(self._url, received.receipt_handle)
+
+        async def release() -> None:
+            self._untrack(received)
+            await self._queues.change_visibility(self._url, received.receipt_handle, 0)
+
+        await self._hub.deliver(Inbound(routing, message, ack, release, raw_body=body))
+
+    def _untrack(self, received: Received) -> None:
+        self._tracked.pop(received.receipt_handle, None)
+        self._room.set()
+
+    # -- visibility heartbeat -----------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        timeout = self._settings.visibility_timeout
+        period = max(1.0, timeout / 3)
+        while True:
+            await anyio.sleep(period)
+            now = time.monotonic()
+            due = [t for t in self._tracked.values() if t.invisible_until - now < timeout / 2]
+            async with anyio.create_task_group() as tg:
+                for tracked in due:
+                    tg.start_soon(self._extend, tracked, timeout)
+
+    async def _extend(self, tracked: _Tracked, timeout: int) -> None:
+        receipt = tracked.received.receipt_handle
+        try:
+            await self._queues.change_visibility(self._url, receipt, timeout)
+        except AsyncMCPError as exc:
+            logger.warning("could not extend visibility of a running request (%s)", exc)
+            return
+        if receipt in self._tracked:
+            tracked.invisible_until = time.monotonic() + timeout

@@ -1,0 +1,55 @@
+"""Find a transport by name or URL.
+
+Entries are ``"module:attr"`` import strings, so a transport's dependencies
+load only when it is used. Third parties register with `register()` or an
+``asyncmcp.transports`` entry point.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from importlib.metadata import entry_points
+from typing import Any
+
+from asyncmcp_cli.errors import ConfigurationError, UnknownTransportError
+from asyncmcp_cli.transports.base import Transport
+
+_BUILTIN: dict[str, str] = {
+    "memory": "asyncmcp_cli.transports.memory:MemoryTransport",
+    "sqs": "asyncmcp_cli.transports.sqs:SqsTransport",
+}
+_registered: dict[str, str] = {}
+
+
+def register(name: str, target: str) -> None:
+    """Make `name` (and ``name://...`` URLs) resolve to the transport class at ``module:attr``."""
+    if ":" not in target:
+        raise ConfigurationError(f"transport target must be 'module:attr', got {target!r}")
+    _registered[name] = target
+
+
+def known() -> dict[str, str]:
+    found = {ep.name: ep.value for ep in entry_points(group="asyncmcp.transports")}
+    return _BUILTIN | found | _registered
+
+
+def resolve(name_or_url: str, **options: Any) -> Transport:
+    """Build a transport from a name (``sqs``) or URL (``sqs://queue?...``) plus options."""
+    name = name_or_url.split("://", 1)[0] if "://" in name_or_url else name_or_url
+    table = known()
+    if name not in table:
+        close = difflib.get_close_matches(name, list(table), n=1, cutoff=0.5)
+        raise UnknownTransportError(name, list(table), close[0] if close else None)
+    cls = load_class(table[name])
+    if "://" in name_or_url:
+        return cls.from_url(name_or_url, **options)
+    return cls(**{k: v for k, v in options.items() if v is not None})
+
+
+def load_class(target: str) -> Any:
+    module_name, _, attr = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"cannot load transport {target!r}: {exc}") from exc
