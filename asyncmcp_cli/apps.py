@@ -35,7 +35,7 @@ def load_server(reference: str) -> Server[Any]:
 def as_lowlevel(target: Any, reference: str = "APP") -> Server[Any]:
     if isinstance(target, MCPServer):
         # The SDK's own Client reaches the low-level server the same way.
-        return target._lowlevel_server  # noqa: SLF001
+        return target._lowlevel_server
     if isinstance(target, Server):
         return target
     raise AppLoadError(f"{reference} is a {type(target).__name__}, not an MCPServer or Server")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 demo = MCPServer(
     "asyncmcp-demo",
@@ -36,7 +37,7 @@ async def sleep(seconds: float, ctx: Context) -> str:
 @demo.tool()
 def fail(reason: str = "asked to fail") -> str:
     """Always fail; shows how a tool error reaches the caller."""
-    raise ValueError(reason)
+    raise ToolError(reason)
 
 
 @demo.resource("demo://readme", mime_type="text/markdown")

@@ -37,32 +37,35 @@ async def serve(
     """
     shutdown = shutdown or anyio.Event()
     init_options = server.create_initialization_options()
-    async with server.lifespan(server) as lifespan_state:
-        async with transport.listen() as listener, anyio.create_task_group() as sessions:
+    async with (
+        server.lifespan(server) as lifespan_state,
+        transport.listen() as listener,
+        anyio.create_task_group() as sessions,
+    ):
 
-            async def run_session(connection: Connection) -> None:
-                await serve_dual_era_loop(
-                    server,
-                    connection.read_stream,
-                    connection.write_stream,
-                    lifespan_state=lifespan_state,
-                    init_options=init_options,
-                )
+        async def run_session(connection: Connection) -> None:
+            await serve_dual_era_loop(
+                server,
+                connection.read_stream,
+                connection.write_stream,
+                lifespan_state=lifespan_state,
+                init_options=init_options,
+            )
 
-            async def accept() -> None:
-                async for connection in listener:
-                    sessions.start_soon(run_session, connection)
+        async def accept() -> None:
+            async for connection in listener:
+                sessions.start_soon(run_session, connection)
 
-            sessions.start_soon(accept)
-            logger.info("serving %s", transport.describe())
-            if on_ready is not None:
-                on_ready()
-            await shutdown.wait()
-            logger.info("shutting down: waiting up to %.0fs for running requests", grace_seconds)
-            unfinished = await listener.drain(grace_seconds)
-            if unfinished:
-                logger.warning("%d request(s) unfinished; left on the channel for redelivery", unfinished)
-            sessions.cancel_scope.cancel()
+        sessions.start_soon(accept)
+        logger.info("serving %s", transport.describe())
+        if on_ready is not None:
+            on_ready()
+        await shutdown.wait()
+        logger.info("shutting down: waiting up to %.0fs for running requests", grace_seconds)
+        unfinished = await listener.drain(grace_seconds)
+        if unfinished:
+            logger.warning("%d request(s) unfinished; left on the channel for redelivery", unfinished)
+        sessions.cancel_scope.cancel()
     return unfinished
 
 

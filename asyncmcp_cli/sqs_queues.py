@@ -17,6 +17,7 @@ import anyio
 import anyio.abc
 
 from asyncmcp_cli import aws
+from asyncmcp_cli._groups import single_errors
 from asyncmcp_cli.batching import Batcher
 from asyncmcp_cli.errors import PayloadTooLargeError, QueueNotFoundError, TransportError
 
@@ -51,7 +52,9 @@ class _Outgoing:
 
     @property
     def size(self) -> int:
-        return len(self.body.encode()) + sum(len(k) + len(v.encode()) + len("String") for k, v in self.attributes.items())
+        return len(self.body.encode()) + sum(
+            len(k) + len(v.encode()) + len("String") for k, v in self.attributes.items()
+        )
 
 
 def queue_name_of(url_or_name: str) -> str:
@@ -70,13 +73,14 @@ class SqsQueues:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[SqsQueues]:
-        async with anyio.create_task_group() as tg:
-            self._tg = tg
-            try:
-                yield self
-            finally:
-                self._tg = None
-                tg.cancel_scope.cancel()
+        with single_errors():
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                try:
+                    yield self
+                finally:
+                    self._tg = None
+                    tg.cancel_scope.cancel()
 
     # -- addressing -------------------------------------------------------
 
@@ -206,12 +210,12 @@ class SqsQueues:
         response = await aws.call(self._client.send_message_batch, QueueUrl=url, Entries=entries)
         return _per_entry(len(items), response, lambda ok: ok["MessageId"])
 
-    async def _delete_batch(self, url: str, receipts: Sequence[str]) -> list[None | Exception]:
+    async def _delete_batch(self, url: str, receipts: Sequence[str]) -> list[Exception | None]:
         entries = [{"Id": str(i), "ReceiptHandle": receipt} for i, receipt in enumerate(receipts)]
         response = await aws.call(self._client.delete_message_batch, QueueUrl=url, Entries=entries)
         return _per_entry(len(receipts), response, lambda ok: None)
 
-    async def _visibility_batch(self, url: str, items: Sequence[tuple[str, int]]) -> list[None | Exception]:
+    async def _visibility_batch(self, url: str, items: Sequence[tuple[str, int]]) -> list[Exception | None]:
         entries = [
             {"Id": str(i), "ReceiptHandle": receipt, "VisibilityTimeout": seconds}
             for i, (receipt, seconds) in enumerate(items)
@@ -231,9 +235,7 @@ def _per_entry(count: int, response: dict[str, Any], value: Any) -> list[Any]:
 
 def _received(url: str, raw: dict[str, Any]) -> Received:
     attributes = {
-        name: value["StringValue"]
-        for name, value in raw.get("MessageAttributes", {}).items()
-        if "StringValue" in value
+        name: value["StringValue"] for name, value in raw.get("MessageAttributes", {}).items() if "StringValue" in value
     }
     system = raw.get("Attributes", {})
     sent = system.get("SentTimestamp")

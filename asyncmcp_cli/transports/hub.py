@@ -83,6 +83,7 @@ class SessionHub:
         self._tg: anyio.abc.TaskGroup | None = None
         self._idle = anyio.Event()
         self._idle.set()
+        self._closed = False
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -98,6 +99,7 @@ class SessionHub:
                 for client in self._clients.values():
                     client.to_session.close()
                 self._new_connections.close()
+                self._connections.close()
                 tg.cancel_scope.cancel()
 
     def __aiter__(self) -> AsyncIterator[Connection]:
@@ -107,13 +109,21 @@ class SessionHub:
     def in_flight(self) -> int:
         return sum(len(client.in_flight) for client in self._clients.values())
 
-    async def wait_idle(self, timeout: float) -> int:
-        """Wait until no request is in flight, or `timeout`; return how many remain."""
-        with anyio.move_on_after(timeout):
+    async def drain(self, grace_seconds: float) -> int:
+        """Wait up to `grace_seconds` for running requests; give back the rest.
+
+        Returns how many were unfinished. Their channel messages are released
+        for redelivery at once, and whatever their sessions still write (such
+        as a cancellation error) is not sent: another server will answer them.
+        """
+        with anyio.move_on_after(grace_seconds):
             while self.in_flight:
                 self._idle = anyio.Event()
                 await self._idle.wait()
-        return self.in_flight
+        unfinished = self.in_flight
+        self._closed = True
+        await self._release_unfinished()
+        return unfinished
 
     # -- inbound ------------------------------------------------------------
 
@@ -188,10 +198,16 @@ class SessionHub:
         async with from_session:
             async for session_message in from_session:
                 self._tg.start_soon(self._reply, client, session_message.message)
+        client.to_session.close()
         if self._clients.get(client.client_id) is client:
             del self._clients[client.client_id]
 
     async def _reply(self, client: _Client, message: types.JSONRPCMessage) -> None:
+        if self._closed:
+            logger.debug(
+                "shutting down: not sending %s to client %s", codec.method_of(message) or "reply", client.client_id
+            )
+            return
         sent = await self._send_with_retry(client.reply_to, client.client_id, message)
         client.last_active = time.monotonic()
         if not codec.is_reply(message):

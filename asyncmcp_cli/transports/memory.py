@@ -69,7 +69,7 @@ class _MemoryListener:
 
     async def drain(self, grace_seconds: float) -> int:
         self._intake.cancel()
-        return await self._hub.wait_idle(grace_seconds)
+        return await self._hub.drain(grace_seconds)
 
 
 class MemoryTransport:

@@ -83,7 +83,7 @@ class QueueListener:
 
     async def drain(self, grace_seconds: float) -> int:
         self._poll_scope.cancel()
-        return await self._hub.wait_idle(grace_seconds)
+        return await self._hub.drain(grace_seconds)
 
     # -- polling ------------------------------------------------------------
 
@@ -145,9 +145,10 @@ class QueueListener:
             due = [t for t in self._tracked.values() if t.invisible_until - now < timeout / 2]
             async with anyio.create_task_group() as tg:
                 for tracked in due:
-                    tg.start_soon(self._extend, tracked, timeout)
+                    tg.start_soon(self._extend, tracked)
 
-    async def _extend(self, tracked: _Tracked, timeout: int) -> None:
+    async def _extend(self, tracked: _Tracked) -> None:
+        timeout = self._settings.visibility_timeout
         receipt = tracked.received.receipt_handle
         try:
             await self._queues.change_visibility(self._url, receipt, timeout)

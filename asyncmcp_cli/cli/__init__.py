@@ -1,0 +1,40 @@
+"""The `asyncmcp` command line: thin Typer commands over the library."""
+
+from __future__ import annotations
+
+import typer
+
+from asyncmcp_cli import __version__
+from asyncmcp_cli.cli import connect, local, quickstart, serve
+
+app = typer.Typer(
+    name="asyncmcp",
+    help="Run MCP servers and clients over asynchronous channels: SQS, SNS+SQS, webhooks.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"asyncmcp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Run MCP servers and clients over asynchronous channels: SQS, SNS+SQS, webhooks."""
+
+
+serve.register(app)
+connect.register(app)
+local.register(app)
+quickstart.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,209 @@
+"""What the commands share: options, error handling, output, logging."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Annotated, Any, TypeVar
+
+import anyio
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from asyncmcp_cli import errors
+from asyncmcp_cli._groups import single_errors
+
+T = TypeVar("T")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class ExitCode(IntEnum):
+    """Exit codes of every command (also listed in `--help`)."""
+
+    OK = 0
+    TOOL_ERROR = 1
+    USAGE = 2
+    CONFIGURATION = 3
+    UNREACHABLE = 4
+    TIMEOUT = 5
+    PROTOCOL = 6
+
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok · 1 the tool reported an error (isError) · 2 usage error · 3 bad configuration · "
+    "4 transport unreachable (endpoint, credentials, queue) · 5 timed out · 6 the server answered with an error."
+)
+
+
+def exit_code_for(exc: BaseException) -> ExitCode:
+    if isinstance(exc, errors.ConfigurationError):
+        return ExitCode.CONFIGURATION
+    if isinstance(exc, errors.TransportError):
+        return ExitCode.UNREACHABLE
+    if isinstance(exc, TimeoutError):
+        return ExitCode.TIMEOUT
+    return ExitCode.PROTOCOL
+
+
+def fail(message: str, code: ExitCode) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(int(code))
+
+
+def run(main: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine for a command, turning our errors into one line and an exit code."""
+    from mcp.shared.exceptions import MCPError
+
+    try:
+        with single_errors():
+            return anyio.run(main)
+    except errors.AsyncMCPError as exc:
+        raise fail(str(exc), exit_code_for(exc)) from None
+    except MCPError as exc:
+        code = ExitCode.TIMEOUT if "timed out" in str(exc).lower() else ExitCode.PROTOCOL
+        raise fail(f"server answered with an error: {exc}", code) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def setup_logging(level: str) -> None:
+    handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
+    logging.basicConfig(level=level.upper(), format="%(message)s", datefmt="[%X]", handlers=[handler], force=True)
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "mcp", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+LogLevel = Annotated[
+    str,
+    typer.Option(
+        "--log-level",
+        envvar="ASYNCMCP_LOG_LEVEL",
+        help="Log level: debug, info, warning, error.",
+        case_sensitive=False,
+    ),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+
+
+@dataclass
+class TransportOptions:
+    """The options that pick and configure a transport, shared by serve/connect/proxy."""
+
+    transport: str
+    endpoint_url: str | None
+    region: str | None
+    request_queue: str | None
+    reply_queue: str | None
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "endpoint_url": self.endpoint_url,
+            "region": self.region,
+            "request_queue": self.request_queue,
+            "reply_queue": self.reply_queue,
+        }
+
+    def resolve(self, **extra: Any) -> Any:
+        from asyncmcp_cli.transports.registry import resolve
+
+        return resolve(self.transport, **(self.settings() | extra))
+
+
+_TRANSPORT_PARAMETERS = [
+    inspect.Parameter(
+        "transport",
+        inspect.Parameter.KEYWORD_ONLY,
+        default="sqs",
+        annotation=Annotated[
+            str,
+            typer.Option(
+                "--transport",
+                "-t",
+                envvar="ASYNCMCP_TRANSPORT",
+                help="Transport name (sqs, memory) or URL (sqs://QUEUE?reply_queue=...).",
+                rich_help_panel="Transport",
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "endpoint_url",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--endpoint-url",
+                envvar="AWS_ENDPOINT_URL",
+                help="AWS endpoint (the embedded one, LocalStack); unset for real AWS.",
+                rich_help_panel="Transport",
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "region",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option("--region", envvar="AWS_REGION", help="AWS region.", rich_help_panel="Transport"),
+        ],
+    ),
+    inspect.Parameter(
+        "request_queue",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--request-queue",
+                envvar="ASYNCMCP_REQUEST_QUEUE",
+                help="Queue the server reads requests from (name or URL). [default: asyncmcp-requests]",
+                rich_help_panel="Transport",
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "reply_queue",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--reply-queue",
+                envvar="ASYNCMCP_REPLY_QUEUE",
+                help="Queue a client reads its replies from (name or URL). [default: asyncmcp-replies]",
+                rich_help_panel="Transport",
+            ),
+        ],
+    ),
+]
+
+
+def with_transport_options(command: Callable[..., T]) -> Callable[..., T]:
+    """Add the shared transport options to a command; it receives them as `options: TransportOptions`."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "options"]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        picked = {p.name: kwargs.pop(p.name) for p in _TRANSPORT_PARAMETERS}
+        return command(*args, options=TransportOptions(**picked), **kwargs)
+
+    parameters = own + _TRANSPORT_PARAMETERS
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    del wrapper.__wrapped__  # so Typer reads the combined signature, not the original's
+    return wrapper
