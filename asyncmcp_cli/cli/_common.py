@@ -107,14 +107,16 @@ class TransportOptions:
     region: str | None
     request_queue: str | None
     reply_queue: str | None
+    option: list[str] | None = None
 
     def settings(self) -> dict[str, Any]:
-        return {
+        named = {
             "endpoint_url": self.endpoint_url,
             "region": self.region,
             "request_queue": self.request_queue,
             "reply_queue": self.reply_queue,
         }
+        return named | parse_key_values(self.option or [], what="--option")
 
     def resolve(self, **extra: Any) -> Any:
         from asyncmcp_cli.transports.registry import resolve
@@ -189,7 +191,33 @@ _TRANSPORT_PARAMETERS = [
             ),
         ],
     ),
+    inspect.Parameter(
+        "option",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            list[str] | None,
+            typer.Option(
+                "--option",
+                "-o",
+                metavar="KEY=VALUE",
+                help="Any other transport option (repeatable), e.g. -o visibility_timeout=60. "
+                "Each transport's options are listed in its module docstring and the README.",
+                rich_help_panel="Transport",
+            ),
+        ],
+    ),
 ]
+
+
+def parse_key_values(pairs: list[str], *, what: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise fail(f"{what} {pair!r} is not KEY=VALUE", ExitCode.USAGE)
+        values[key.strip().replace("-", "_")] = value
+    return values
 
 
 def with_transport_options(command: Callable[..., T]) -> Callable[..., T]:
