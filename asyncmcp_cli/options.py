@@ -32,7 +32,9 @@ def options_from(cls: type[Any], values: dict[str, Any], *, base: Any = None) ->
     known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise ConfigurationError(f"unknown {cls.__name__} option(s): {', '.join(unknown)}")
+        raise ConfigurationError(
+            f"unknown option(s) {', '.join(unknown)} for {cls.__name__}; known: {', '.join(sorted(known))}"
+        )
     current = {name: getattr(base, name) for name in known} if base is not None else {}
     for name, value in values.items():
         if value is None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import queue
+import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -74,3 +77,32 @@ def wait_until_sync(predicate: Callable[[], object], *, timeout: float = 10.0, i
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         time.sleep(interval)
+
+
+def read_until(process: subprocess.Popen[str], needle: str, *, within: float = 30.0) -> list[str]:
+    """Read `process`'s stderr lines until one contains `needle`; fail if it exits or time runs out.
+
+    Lines keep draining in a background thread afterwards, so the child never
+    blocks on a full pipe.
+    """
+    assert process.stderr is not None
+    lines: queue.Queue[str] = queue.Queue()
+
+    def drain() -> None:
+        for line in process.stderr:  # type: ignore[union-attr]
+            lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=drain, daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise TimeoutError(f"no {needle!r} within {within}s; saw: {''.join(seen)}") from None
+        if not line:
+            raise AssertionError(f"process exited before {needle!r}; saw: {''.join(seen)}")
+        seen.append(line)
+        if needle in line:
+            return seen

@@ -36,6 +36,11 @@ SendRequest = Callable[[str, dict[str, str]], Awaitable[None]]
 FOREIGN_RETRY_SECONDS = 1
 """How long a message for another client stays hidden from us before it is offered again."""
 
+REPLY_VISIBILITY_SECONDS = 2
+"""Visibility timeout of received replies. A reply is deleted as soon as it is read, so
+this only matters for a poll orphaned by a client that exited mid-poll: whatever that
+poll still receives becomes visible again after this long, for the client it belongs to."""
+
 
 def new_client_id() -> str:
     return uuid.uuid4().hex
@@ -80,7 +85,9 @@ async def queue_client_streams(
         async with read_writer:
             while True:
                 try:
-                    batch = await queues.receive(reply_url, wait_seconds=wait_seconds)
+                    batch = await queues.receive(
+                        reply_url, wait_seconds=wait_seconds, visibility_timeout=REPLY_VISIBILITY_SECONDS
+                    )
                 except AsyncMCPError as exc:
                     logger.warning("receive from %s failed (%s); retrying in %.1fs", reply_url, exc, backoff)
                     await anyio.sleep(backoff)

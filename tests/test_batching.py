@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import anyio
+import pytest
+
+from asyncmcp_cli.batching import Batcher
+from asyncmcp_cli.errors import TransportError
+
+pytestmark = pytest.mark.anyio
+
+
+class Recorder:
+    """A flush function that records its batches and can be held open."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.release = anyio.Event()
+        self.hold = False
+
+    async def flush(self, items: Sequence[int]) -> list[int | Exception]:
+        self.batches.append(list(items))
+        if self.hold:
+            await self.release.wait()
+        return [ValueError(f"odd {i}") if i == 13 else i * 10 for i in items]
+
+
+async def test_a_lone_item_is_sent_at_once() -> None:
+    recorder = Recorder()
+    batcher = Batcher(recorder.flush)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(batcher.run)
+        assert await batcher.submit(1) == 10
+        tg.cancel_scope.cancel()
+    assert recorder.batches == [[1]]
+
+
+async def test_items_waiting_behind_a_busy_sender_go_out_together() -> None:
+    recorder = Recorder()
+    recorder.hold = True
+    batcher = Batcher(recorder.flush, size=10, concurrency=1)
+    results: dict[int, int] = {}
+    all_done = anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(batcher.run)
+
+        async def submit(i: int) -> None:
+            results[i] = await batcher.submit(i)
+            if len(results) == 13:
+                all_done.set()
+
+        tg.start_soon(submit, 0)
+        await anyio.wait_all_tasks_blocked()
+        for i in range(1, 13):
+            tg.start_soon(submit, i)
+        await anyio.wait_all_tasks_blocked()
+        recorder.release.set()
+        with anyio.fail_after(5):
+            await all_done.wait()
+        tg.cancel_scope.cancel()
+    assert recorder.batches == [[0], list(range(1, 11)), [11, 12]]
+    assert results == {i: i * 10 for i in range(13)}
+
+
+async def test_a_failed_entry_fails_only_its_caller() -> None:
+    recorder = Recorder()
+    batcher = Batcher(recorder.flush)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(batcher.run)
+        with pytest.raises(ValueError, match="odd 13"):
+            await batcher.submit(13)
+        assert await batcher.submit(2) == 20
+        tg.cancel_scope.cancel()
+
+
+async def test_weight_limit_splits_batches() -> None:
+    recorder = Recorder()
+    recorder.hold = True
+    batcher = Batcher(recorder.flush, max_weight=10, weigh=lambda i: 4, concurrency=1)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(batcher.run)
+        for i in range(5):
+            tg.start_soon(batcher.submit, i)
+        await anyio.wait_all_tasks_blocked()
+        recorder.release.set()
+        await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()
+    assert [len(batch) for batch in recorder.batches] == [2, 2, 1]  # 4 + 4 fits in 10; a third does not
+
+
+async def test_callers_are_not_left_hanging_when_the_sender_stops() -> None:
+    recorder = Recorder()
+    recorder.hold = True
+    batcher = Batcher(recorder.flush, concurrency=1)
+    errors: list[Exception] = []
+    async with anyio.create_task_group() as outer, anyio.create_task_group() as tg:
+        tg.start_soon(batcher.run)
+
+        async def submit(i: int) -> None:
+            try:
+                await batcher.submit(i)
+            except TransportError as exc:
+                errors.append(exc)
+
+        outer.start_soon(submit, 1)
+        outer.start_soon(submit, 2)
+        await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()
+    assert len(errors) == 2
+    with pytest.raises(TransportError, match="closed"):
+        await batcher.submit(3)
