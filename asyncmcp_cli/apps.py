@@ -28,7 +28,10 @@ def load_server(reference: str) -> Server[Any]:
     except AttributeError:
         raise AppLoadError(f"{module_ref!r} has no attribute {attr!r}") from None
     if callable(target) and not isinstance(target, (Server, MCPServer)):
-        target = target()
+        try:
+            target = target()
+        except Exception as exc:
+            raise AppLoadError(f"{reference} is a callable, but calling it with no arguments failed: {exc}") from exc
     return as_lowlevel(target, reference)
 
 

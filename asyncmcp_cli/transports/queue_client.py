@@ -63,22 +63,27 @@ async def queue_client_streams(
     waiting: set[types.RequestId] = set()
     attributes = {codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_address}
 
-    async def write_requests() -> None:
+    async def send_one(message: types.JSONRPCMessage) -> None:
+        rid = codec.request_id_of(message) if codec.is_request(message) else None
+        extra = {codec.METHOD: method} if (method := codec.method_of(message)) else {}
+        try:
+            await send(codec.encode(message), attributes | extra)
+        except AsyncMCPError as exc:
+            logger.warning("could not send %s: %s", codec.method_of(message) or "message", exc)
+            if rid is not None:
+                waiting.discard(rid)
+                error = codec.error_reply(rid, types.INTERNAL_ERROR, f"asyncmcp: request not sent: {exc}")
+                await read_writer.send(SessionMessage(error))
+
+    async def write_requests(tg: anyio.abc.TaskGroup) -> None:
+        # Each send runs as its own task so that concurrent requests share batch calls;
+        # they enter the sender in the order the session wrote them.
         async with write_reader:
             async for session_message in write_reader:
                 message = session_message.message
-                rid = codec.request_id_of(message) if codec.is_request(message) else None
-                if rid is not None:
-                    waiting.add(rid)
-                extra = {codec.METHOD: method} if (method := codec.method_of(message)) else {}
-                try:
-                    await send(codec.encode(message), attributes | extra)
-                except AsyncMCPError as exc:
-                    logger.warning("could not send %s: %s", codec.method_of(message) or "message", exc)
-                    if rid is not None:
-                        waiting.discard(rid)
-                        error = codec.error_reply(rid, types.INTERNAL_ERROR, f"asyncmcp: request not sent: {exc}")
-                        await read_writer.send(SessionMessage(error))
+                if codec.is_request(message):
+                    waiting.add(codec.request_id_of(message))  # type: ignore[arg-type]
+                tg.start_soon(send_one, message)
 
     async def read_replies(tg: anyio.abc.TaskGroup) -> None:
         backoff = 0.5
@@ -104,7 +109,7 @@ async def queue_client_streams(
                     await _forward(body, read_writer, waiting)
 
     async with anyio.create_task_group() as tg:
-        tg.start_soon(write_requests)
+        tg.start_soon(write_requests, tg)
         tg.start_soon(read_replies, tg)
         try:
             yield read_stream, write_stream
