@@ -1,0 +1,35 @@
+"""`asyncmcp local`: the embedded endpoint in the foreground, as a user runs it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+from asyncmcp_cli import aws
+from tests.conftest import read_until
+
+
+def test_local_prints_its_endpoint_and_creates_the_default_queues() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "asyncmcp_cli", "local", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    process.stderr = process.stdout  # read_until reads the combined output
+    try:
+        lines = read_until(process, "AWS_SECRET_ACCESS_KEY")
+        exports = dict(
+            line.removeprefix("export ").strip().split("=", 1) for line in lines if line.startswith("export ")
+        )
+        endpoint = exports["AWS_ENDPOINT_URL"]
+        assert endpoint.startswith("http://127.0.0.1:")
+        sqs = aws.client("sqs", aws.AwsSettings(endpoint_url=endpoint))
+        names = {url.rsplit("/", 1)[-1] for url in sqs.list_queues()["QueueUrls"]}
+        assert {"asyncmcp-requests", "asyncmcp-replies"} <= names
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+        process.stdout.close()  # type: ignore[union-attr]
+    assert process.returncode == 0
