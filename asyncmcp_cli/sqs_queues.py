@@ -7,6 +7,8 @@ messages. Every call runs off the event loop (see `asyncmcp_cli.aws`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -19,6 +21,7 @@ import anyio.abc
 from asyncmcp_cli import aws
 from asyncmcp_cli._groups import single_errors
 from asyncmcp_cli.batching import Batcher
+from asyncmcp_cli.codec import CLIENT_ID
 from asyncmcp_cli.errors import PayloadTooLargeError, QueueNotFoundError, TransportError
 
 logger = logging.getLogger(__name__)
@@ -107,6 +110,17 @@ class SqsQueues:
         self._urls[name_or_url] = url
         return url
 
+    async def redrive_target(self, url: str) -> tuple[str | None, int | None]:
+        """(dead-letter queue URL, maxReceiveCount) from a queue's redrive policy, if it has one."""
+        response = await aws.call(self._client.get_queue_attributes, QueueUrl=url, AttributeNames=["RedrivePolicy"])
+        policy = response.get("Attributes", {}).get("RedrivePolicy")
+        if not policy:
+            return None, None
+        parsed = json.loads(policy)
+        target = str(parsed.get("deadLetterTargetArn", "")).rsplit(":", 1)[-1]
+        max_receives = int(parsed["maxReceiveCount"]) if "maxReceiveCount" in parsed else None
+        return (await self.url_for(target) if target else None), max_receives
+
     async def delete_queue(self, url: str) -> None:
         await aws.call(self._client.delete_queue, QueueUrl=url)
 
@@ -159,10 +173,23 @@ class SqsQueues:
         *,
         group_id: str | None = None,
         dedup_id: str | None = None,
+        check_size: bool = True,
     ) -> str:
-        """Send one message (batched with concurrent sends); returns its message id."""
-        outgoing = _Outgoing(body, dict(attributes or {}), group_id, dedup_id)
-        if outgoing.size > MAX_MESSAGE_BYTES:
+        """Send one message (batched with concurrent sends); returns its message id.
+
+        On a FIFO queue (``.fifo``) a message needs a group: by default the
+        sender's client id (so each client's messages stay in order, and
+        clients stay independent), and a deduplication id derived from the
+        message, so a resend of the same message within SQS's five-minute
+        window is dropped by the queue. `check_size=False` is for copying a
+        message that a queue already accepted (dead letters).
+        """
+        attributes = dict(attributes or {})
+        if url.endswith(".fifo"):
+            group_id = group_id or attributes.get(CLIENT_ID) or "asyncmcp"
+            dedup_id = dedup_id or hashlib.sha256(f"{group_id}\n{body}".encode()).hexdigest()
+        outgoing = _Outgoing(body, attributes, group_id, dedup_id)
+        if check_size and outgoing.size > MAX_MESSAGE_BYTES:
             raise PayloadTooLargeError(
                 f"message of {outgoing.size} bytes exceeds the {MAX_MESSAGE_BYTES}-byte queue message limit"
             )

@@ -27,6 +27,7 @@ from mcp.shared.message import SessionMessage
 
 from asyncmcp_cli import codec
 from asyncmcp_cli.errors import PayloadTooLargeError, TransportError
+from asyncmcp_cli.results import ResultStore
 from asyncmcp_cli.transports.base import Connection
 from asyncmcp_cli.types import Ack
 
@@ -50,6 +51,14 @@ class Inbound:
     release: Ack
     """Give the channel message back for redelivery (used when shutting down)."""
     raw_body: str | bytes = b""
+    delivery_id: str | None = None
+    """The channel's id for this message, the same on every redelivery (SQS MessageId)."""
+    receive_count: int = 1
+    reject: Ack | None = None
+    """Settle a poison message: move it to a dead-letter queue (default: `ack`)."""
+
+    async def dead_letter(self) -> None:
+        await (self.reject or self.ack)()
 
 
 @dataclass(eq=False)
@@ -74,10 +83,14 @@ class SessionHub:
         *,
         admits: Callable[[str], bool],
         idle_timeout: float = 3600.0,
+        results: ResultStore | None = None,
+        max_receives: int | None = None,
     ) -> None:
         self._send = send
         self._admits = admits
         self._idle_timeout = idle_timeout
+        self._results = results
+        self._max_receives = max_receives
         self._clients: dict[str, _Client] = {}
         self._new_connections, self._connections = anyio.create_memory_object_stream[Connection](0)
         self._tg: anyio.abc.TaskGroup | None = None
@@ -136,7 +149,7 @@ class SessionHub:
                 "client id" if not routing.client_id else "reply address",
                 _preview(inbound),
             )
-            await _settle(inbound.ack)
+            await _settle(inbound.dead_letter)
             return
         if not self._admits(routing.reply_to):
             logger.warning(
@@ -144,7 +157,7 @@ class SessionHub:
                 routing.reply_to,
                 routing.client_id,
             )
-            await _settle(inbound.ack)
+            await _settle(inbound.dead_letter)
             return
         message = inbound.message
         if isinstance(message, Exception):
@@ -152,29 +165,78 @@ class SessionHub:
             rid = codec.sniff_request_id(inbound.raw_body)
             error = codec.error_reply(rid, types.PARSE_ERROR, f"asyncmcp: {message}")
             await self._send_with_retry(routing.reply_to, routing.client_id, error)
-            await _settle(inbound.ack)
+            await _settle(inbound.dead_letter)
             return
 
+        if codec.is_request(message):
+            await self._deliver_request(inbound, message, routing)
+            return
         client = await self._client_for(routing.client_id, routing.reply_to)
         client.last_active = time.monotonic()
-        if codec.is_request(message):
-            rid = codec.request_id_of(message)
-            assert rid is not None
-            if rid in client.in_flight:
-                logger.info("request %s of client %s is already running; not started twice", rid, client.client_id)
-                client.in_flight[rid].append(inbound)
-                return
-            client.in_flight[rid] = [inbound]
-            self._idle = anyio.Event() if self._idle.is_set() else self._idle
+        if await self._into_session(client, inbound, message):
+            await _settle(inbound.ack)
+
+    async def _deliver_request(self, inbound: Inbound, message: types.JSONRPCMessage, routing: codec.Routing) -> None:
+        assert routing.client_id is not None and routing.reply_to is not None
+        if await self._answer_from_cache(inbound, routing):
+            return
+        client = await self._client_for(routing.client_id, routing.reply_to)
+        client.last_active = time.monotonic()
+        rid = codec.request_id_of(message)
+        assert rid is not None
+        if rid in client.in_flight:
+            logger.info("request %s of client %s is already running; not started twice", rid, client.client_id)
+            client.in_flight[rid].append(inbound)
+            return
+        if self._keeps_failing(inbound):
+            logger.error(
+                "request %s of client %s was received %d times without finishing; moving it to the dead letters",
+                rid,
+                client.client_id,
+                inbound.receive_count,
+            )
+            text = f"asyncmcp: request failed {inbound.receive_count} times on the server; not retried again"
+            await self._send_with_retry(
+                client.reply_to, client.client_id, codec.error_reply(rid, types.INTERNAL_ERROR, text)
+            )
+            await _settle(inbound.dead_letter)
+            return
+        client.in_flight[rid] = [inbound]
+        self._idle = anyio.Event() if self._idle.is_set() else self._idle
+        if not await self._into_session(client, inbound, message):
+            client.in_flight.pop(rid, None)
+
+    async def _into_session(self, client: _Client, inbound: Inbound, message: types.JSONRPCMessage) -> bool:
+        """Hand a message to the client's SDK session; if the session has ended, give the message back."""
         try:
             await client.to_session.send(SessionMessage(message))
+            return True
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             logger.warning("session of client %s has ended; leaving its message for redelivery", client.client_id)
-            client.in_flight.pop(codec.request_id_of(message), None)  # type: ignore[arg-type]
             await _settle(inbound.release)
-            return
-        if not codec.is_request(message):
+            return False
+
+    def _keeps_failing(self, inbound: Inbound) -> bool:
+        return self._max_receives is not None and inbound.receive_count >= self._max_receives
+
+    async def _answer_from_cache(self, inbound: Inbound, routing: codec.Routing) -> bool:
+        """Answer a redelivered request whose response was already sent; True if it was."""
+        if self._results is None or inbound.delivery_id is None:
+            return False
+        cached = await self._results.get(inbound.delivery_id)
+        if cached is None:
+            return False
+        logger.info(
+            "request %s of client %s was already answered; resending the stored response",
+            codec.request_id_of(inbound.message),
+            routing.client_id,
+        )  # type: ignore[arg-type]
+        assert routing.reply_to is not None and routing.client_id is not None
+        if await self._send_with_retry(routing.reply_to, routing.client_id, codec.decode(cached)):
             await _settle(inbound.ack)
+        else:
+            await _settle(inbound.release)
+        return True
 
     async def _client_for(self, client_id: str, reply_to: str) -> _Client:
         client = self._clients.get(client_id)
@@ -208,15 +270,30 @@ class SessionHub:
                 "shutting down: not sending %s to client %s", codec.method_of(message) or "reply", client.client_id
             )
             return
+        if not codec.is_reply(message):
+            await self._send_with_retry(client.reply_to, client.client_id, message)
+            return
+        inbounds = client.in_flight.get(codec.request_id_of(message), [])  # type: ignore[arg-type]
+        await self._remember(inbounds, message)
         sent = await self._send_with_retry(client.reply_to, client.client_id, message)
         client.last_active = time.monotonic()
-        if not codec.is_reply(message):
-            return
         inbounds = client.in_flight.pop(codec.request_id_of(message), [])  # type: ignore[arg-type]
         for inbound in inbounds:
             await _settle(inbound.ack if sent else inbound.release)
         if not self.in_flight:
             self._idle.set()
+
+    async def _remember(self, inbounds: list[Inbound], reply: types.JSONRPCMessage) -> None:
+        """Store the response before it is sent, so a redelivery after a crash is answered, not re-run."""
+        if self._results is None:
+            return
+        body = codec.encode(reply)
+        for inbound in inbounds:
+            if inbound.delivery_id is not None:
+                try:
+                    await self._results.put(inbound.delivery_id, body)
+                except Exception as exc:  # a cache failure must not stop the response
+                    logger.warning("could not store the response for redeliveries: %s", exc)
 
     async def _send_with_retry(self, reply_to: str, client_id: str, message: types.JSONRPCMessage) -> bool:
         """Send, retrying transient channel errors with backoff; True once sent."""

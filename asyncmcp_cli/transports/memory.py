@@ -20,13 +20,14 @@ from mcp.shared.message import SessionMessage
 from asyncmcp_cli import codec
 from asyncmcp_cli.errors import TransportError
 from asyncmcp_cli.options import query_options
+from asyncmcp_cli.results import MemoryResultStore
 from asyncmcp_cli.transports.hub import Inbound, SessionHub
 from asyncmcp_cli.transports.queue_client import new_client_id
 from asyncmcp_cli.types import TransportStreams
 
 _BUFFER = 64
-Frame = tuple[str, dict[str, str]]
-"""(body, attributes) as they would travel on a real channel."""
+Frame = tuple[str, dict[str, str], str | None]
+"""(body, attributes, delivery id) as they would travel on a real channel."""
 
 
 @dataclass
@@ -45,9 +46,9 @@ def _network(name: str) -> _Network:
     return _networks[name]
 
 
-async def inject(name: str, body: str, attributes: dict[str, str]) -> None:
-    """Put a raw frame on a memory network's request channel (tests use this for bad input)."""
-    await _network(name).requests_in.send((body, attributes))
+async def inject(name: str, body: str, attributes: dict[str, str], *, delivery_id: str | None = None) -> None:
+    """Put a raw frame on a memory network's request channel (tests: bad input, redeliveries)."""
+    await _network(name).requests_in.send((body, attributes, delivery_id))
 
 
 async def inject_reply(name: str, client_id: str, body: str) -> None:
@@ -95,14 +96,14 @@ class MemoryTransport:
                 raise TransportError(f"no client at {reply_to}")
             await inbox.send(codec.encode(message))
 
-        hub = SessionHub(send_reply, admits=lambda address: address.startswith("memory:"))
+        hub = SessionHub(send_reply, admits=lambda address: address.startswith("memory:"), results=MemoryResultStore())
         async with hub.running():
             listener = _MemoryListener(hub)
 
             async def intake() -> None:
                 with listener._intake:
-                    async for body, attributes in network.requests_out:
-                        await hub.deliver(_inbound(body, attributes))
+                    async for body, attributes, delivery_id in network.requests_out:
+                        await hub.deliver(_inbound(body, attributes, delivery_id))
 
             async with anyio.create_task_group() as tg:
                 tg.start_soon(intake)
@@ -125,7 +126,7 @@ class MemoryTransport:
         async def write_requests() -> None:
             async with write_reader:
                 async for session_message in write_reader:
-                    await network.requests_in.send((codec.encode(session_message), attributes))
+                    await network.requests_in.send((codec.encode(session_message), attributes, None))
 
         async def read_replies() -> None:
             async with read_writer, inbox_out:
@@ -149,7 +150,7 @@ class MemoryTransport:
                 stream.close()
 
 
-def _inbound(body: str, attributes: dict[str, str]) -> Inbound:
+def _inbound(body: str, attributes: dict[str, str], delivery_id: str | None) -> Inbound:
     message: types.JSONRPCMessage | Exception
     try:
         message = codec.decode(body)
@@ -160,4 +161,4 @@ def _inbound(body: str, attributes: dict[str, str]) -> Inbound:
     async def settle() -> None:
         return None
 
-    return Inbound(routing, message, ack=settle, release=settle, raw_body=body)
+    return Inbound(routing, message, ack=settle, release=settle, raw_body=body, delivery_id=delivery_id)

@@ -24,6 +24,7 @@ from mcp.shared.message import SessionMessage
 
 from asyncmcp_cli import codec
 from asyncmcp_cli.errors import AsyncMCPError
+from asyncmcp_cli.payloads import ClaimCheck, Cleanup, nothing
 from asyncmcp_cli.sqs_queues import SqsQueues
 from asyncmcp_cli.transports.queue_listener import Unwrap, plain
 from asyncmcp_cli.types import TransportStreams
@@ -56,6 +57,7 @@ async def queue_client_streams(
     client_id: str,
     wait_seconds: int = 20,
     unwrap: Unwrap = plain,
+    claims: ClaimCheck | None = None,
 ) -> AsyncIterator[TransportStreams]:
     """The SDK's stream pair for one client over a request channel and a reply queue."""
     read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
@@ -105,7 +107,13 @@ async def queue_client_streams(
                     if owner is not None and owner != client_id:
                         tg.start_soon(_hide, queues, reply_url, received.receipt_handle)
                         continue
-                    tg.start_soon(_delete, queues, reply_url, received.receipt_handle)
+                    cleanup = nothing
+                    if claims is not None:
+                        try:
+                            body, cleanup = await claims.expand(body, attrs)
+                        except AsyncMCPError as exc:
+                            await read_writer.send(exc)
+                    tg.start_soon(_delete, queues, reply_url, received.receipt_handle, cleanup)
                     await _forward(body, read_writer, waiting)
 
     async with anyio.create_task_group() as tg:
@@ -137,11 +145,12 @@ async def _forward(
     await read_writer.send(SessionMessage(message))
 
 
-async def _delete(queues: SqsQueues, url: str, receipt: str) -> None:
+async def _delete(queues: SqsQueues, url: str, receipt: str, cleanup: Cleanup = nothing) -> None:
     try:
         await queues.delete(url, receipt)
     except AsyncMCPError as exc:
         logger.warning("could not delete a consumed reply (%s); it may be seen again and ignored", exc)
+    await cleanup()
 
 
 async def _hide(queues: SqsQueues, url: str, receipt: str) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import anyio
@@ -23,9 +24,11 @@ import anyio.abc
 
 from asyncmcp_cli import codec
 from asyncmcp_cli.errors import AsyncMCPError
+from asyncmcp_cli.payloads import ClaimCheck, nothing
+from asyncmcp_cli.results import DEFAULT_TTL_SECONDS, open_result_store
 from asyncmcp_cli.sqs_queues import Received, SqsQueues
 from asyncmcp_cli.transports.base import Connection
-from asyncmcp_cli.transports.hub import Inbound, SessionHub
+from asyncmcp_cli.transports.hub import Inbound, ReplySender, SessionHub
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,56 @@ class PollSettings:
     visibility_timeout: int = 30
     wait_seconds: int = 20
     max_in_flight: int = 64
+    idle_session_timeout: float = 3600.0
+    result_cache: str = "memory"
+    result_ttl: float = DEFAULT_TTL_SECONDS
+    dead_letter_queue: str | None = None
+    max_receive_count: int = 5
+
+
+@asynccontextmanager
+async def listening(
+    queues: SqsQueues,
+    request_url: str,
+    send_reply: ReplySender,
+    *,
+    admits: Callable[[str], bool],
+    settings: PollSettings,
+    unwrap: Unwrap = plain,
+    claims: ClaimCheck | None = None,
+) -> AsyncIterator[QueueListener]:
+    """Serve one request queue: hub, poller, heartbeat, result cache and dead letters, wired together.
+
+    The dead-letter queue is the one the queue's redrive policy names (its
+    maxReceiveCount wins too), else `settings.dead_letter_queue`.
+    """
+    redrive_url, redrive_max = await queues.redrive_target(request_url)
+    dead_letter_url = redrive_url
+    if settings.dead_letter_queue:
+        dead_letter_url = await queues.url_for(settings.dead_letter_queue)
+    hub = SessionHub(
+        send_reply,
+        admits=admits,
+        idle_timeout=settings.idle_session_timeout,
+        results=open_result_store(settings.result_cache, settings.result_ttl),
+        max_receives=redrive_max or settings.max_receive_count,
+    )
+    async with hub.running():
+        listener = QueueListener(
+            queues,
+            request_url,
+            hub,
+            settings=settings,
+            unwrap=unwrap,
+            dead_letter_url=dead_letter_url,
+            claims=claims,
+        )
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(listener.run)
+            try:
+                yield listener
+            finally:
+                tg.cancel_scope.cancel()
 
 
 @dataclass(eq=False)
@@ -61,12 +114,16 @@ class QueueListener:
         *,
         settings: PollSettings,
         unwrap: Unwrap = plain,
+        dead_letter_url: str | None = None,
+        claims: ClaimCheck | None = None,
     ) -> None:
         self._queues = queues
         self._url = queue_url
         self._hub = hub
         self._settings = settings
         self._unwrap = unwrap
+        self._dead_letter_url = dead_letter_url
+        self._claims = claims
         self._tracked: dict[str, _Tracked] = {}
         self._room = anyio.Event()
         self._poll_scope = anyio.CancelScope()
@@ -114,21 +171,53 @@ class QueueListener:
         self._tracked[received.receipt_handle] = _Tracked(received, deadline)
         body, attributes = self._unwrap(received)
         message: codec.types.JSONRPCMessage | Exception
+        cleanup = nothing
         try:
+            if self._claims is not None:
+                body, cleanup = await self._claims.expand(body, attributes)
             message = codec.decode(body)
-        except codec.DecodeError as exc:
+        except (codec.DecodeError, AsyncMCPError) as exc:
             message = exc
         routing = codec.routing_from(attributes, None if isinstance(message, Exception) else message)
 
         async def ack() -> None:
             self._untrack(received)
             await self._queues.delete(self._url, received.receipt_handle)
+            await cleanup()
 
         async def release() -> None:
             self._untrack(received)
             await self._queues.change_visibility(self._url, received.receipt_handle, 0)
 
-        await self._hub.deliver(Inbound(routing, message, ack, release, raw_body=body))
+        async def reject() -> None:
+            await self._dead_letter(received)
+            await ack()
+
+        await self._hub.deliver(
+            Inbound(
+                routing,
+                message,
+                ack,
+                release,
+                raw_body=body,
+                delivery_id=received.message_id or None,
+                receive_count=received.receive_count,
+                reject=reject,
+            )
+        )
+
+    async def _dead_letter(self, received: Received) -> None:
+        """Keep a poison message where an operator can find it: the dead-letter queue, else the log."""
+        if self._dead_letter_url is None:
+            logger.error(
+                "no dead-letter queue configured; dropping poison message %s: %.200s",
+                received.message_id,
+                received.body,
+            )
+            return
+        attributes = dict(received.attributes) | {"asyncmcp-dead-letter-source": self._url}
+        await self._queues.send(self._dead_letter_url, received.body, attributes, check_size=False)
+        logger.warning("moved poison message %s to %s", received.message_id, self._dead_letter_url)
 
     def _untrack(self, received: Received) -> None:
         self._tracked.pop(received.receipt_handle, None)

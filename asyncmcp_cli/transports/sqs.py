@@ -13,7 +13,20 @@ query keys, `SqsOptions` fields, CLI flags):
 - ``visibility_timeout`` (s, default 30): kept extended while a request runs;
 - ``max_in_flight`` (default 64): unsettled requests per server before it stops receiving;
 - ``wait_seconds`` (default 20): long-poll length;
+- ``result_cache`` (``memory`` or ``sqlite:///PATH``) and ``result_ttl`` (s, default 900):
+  where sent responses are kept so a redelivered request is answered, not re-run;
+- ``dead_letter_queue``: where poison messages go when the request queue has no
+  redrive policy (with one, its dead-letter queue and ``maxReceiveCount`` are used);
+- ``max_receive_count`` (default 5): receives after which a request that never
+  finished is answered with an error and dead-lettered;
+- ``payload_bucket`` / ``payload_threshold`` (default 262144 bytes): messages over the
+  threshold travel through this S3 bucket; without a bucket they are refused with a
+  JSON-RPC error naming the limit;
 - ``endpoint_url`` / ``region``: AWS endpoint (also ``AWS_ENDPOINT_URL`` / ``AWS_REGION``).
+
+FIFO queues (names ending in ``.fifo``) work too: each client's messages form one
+message group (kept in order; clients independent) with a deduplication id derived
+from the message. A slow call holds its client's group until it finishes.
 """
 
 from __future__ import annotations
@@ -23,16 +36,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 import mcp_types as types
 
 from asyncmcp_cli import aws, codec
 from asyncmcp_cli.allowlist import AllowList
 from asyncmcp_cli.options import options_from, query_options
+from asyncmcp_cli.payloads import DEFAULT_THRESHOLD, ClaimCheck
+from asyncmcp_cli.results import DEFAULT_TTL_SECONDS
 from asyncmcp_cli.sqs_queues import SqsQueues
-from asyncmcp_cli.transports.hub import SessionHub
 from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
-from asyncmcp_cli.transports.queue_listener import PollSettings, QueueListener
+from asyncmcp_cli.transports.queue_listener import PollSettings, QueueListener, listening
 from asyncmcp_cli.types import TransportStreams
 
 DEFAULT_REQUEST_QUEUE = "asyncmcp-requests"
@@ -52,6 +65,16 @@ class SqsOptions:
     wait_seconds: int = 20
     create_reply_queue: bool = True
     idle_session_timeout: float = 3600.0
+    result_cache: str = "memory"
+    result_ttl: float = DEFAULT_TTL_SECONDS
+    dead_letter_queue: str | None = None
+    max_receive_count: int = 5
+    payload_bucket: str | None = None
+    payload_threshold: int = DEFAULT_THRESHOLD
+
+    @property
+    def claims(self) -> ClaimCheck:
+        return ClaimCheck(self.aws, self.payload_bucket, self.payload_threshold)
 
     @property
     def aws(self) -> aws.AwsSettings:
@@ -87,24 +110,19 @@ class SqsTransport:
         async with queues.running():
             request_url = await queues.url_for(o.request_queue)
             allow = AllowList.of(o.allow_reply, home=request_url)
+            claims = o.claims
 
             async def send_reply(reply_to: str, client_id: str, message: types.JSONRPCMessage) -> None:
                 url = await queues.url_for(reply_to)
                 attributes = {codec.CLIENT_ID: client_id}
                 if method := codec.method_of(message):
                     attributes[codec.METHOD] = method
-                await queues.send(url, codec.encode(message), attributes)
+                await queues.send(url, *await claims.shrink(codec.encode(message), attributes))
 
-            hub = SessionHub(send_reply, admits=allow.admits, idle_timeout=o.idle_session_timeout)
-            async with hub.running():
-                settings = PollSettings(o.visibility_timeout, o.wait_seconds, o.max_in_flight)
-                listener = QueueListener(queues, request_url, hub, settings=settings)
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(listener.run)
-                    try:
-                        yield listener
-                    finally:
-                        tg.cancel_scope.cancel()
+            async with listening(
+                queues, request_url, send_reply, admits=allow.admits, settings=poll_settings(o), claims=claims
+            ) as listener:
+                yield listener
 
     @asynccontextmanager
     async def connect(self, *, client_id: str | None = None) -> AsyncIterator[TransportStreams]:
@@ -114,8 +132,10 @@ class SqsTransport:
             request_url = await queues.url_for(o.request_queue)
             reply_url = await queues.url_for(o.reply_queue, create=o.create_reply_queue)
 
+            claims = o.claims
+
             async def send(body: str, attributes: dict[str, str]) -> None:
-                await queues.send(request_url, body, attributes)
+                await queues.send(request_url, *await claims.shrink(body, attributes))
 
             async with queue_client_streams(
                 queues,
@@ -124,5 +144,19 @@ class SqsTransport:
                 reply_address=reply_url,
                 client_id=client_id or new_client_id(),
                 wait_seconds=o.wait_seconds,
+                claims=claims,
             ) as streams:
                 yield streams
+
+
+def poll_settings(options: SqsOptions) -> PollSettings:
+    return PollSettings(
+        visibility_timeout=options.visibility_timeout,
+        wait_seconds=options.wait_seconds,
+        max_in_flight=options.max_in_flight,
+        idle_session_timeout=options.idle_session_timeout,
+        result_cache=options.result_cache,
+        result_ttl=options.result_ttl,
+        dead_letter_queue=options.dead_letter_queue,
+        max_receive_count=options.max_receive_count,
+    )
