@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -138,6 +139,24 @@ async def call(
     return await anyio.to_thread.run_sync(job, limiter=_limiter)
 
 
+_abandoned: set[threading.Thread] = set()
+
+
+def join_abandoned(timeout: float) -> int:
+    """Wait up to `timeout` s for abandoned long polls to return (and give back what they got).
+
+    Called on shutdown: a poll still pending when the process exits would hide
+    whatever it receives for a whole visibility timeout. Returns how many are
+    still pending.
+    """
+    deadline = time.monotonic() + timeout
+    for thread in list(_abandoned):
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if not thread.is_alive():
+            _abandoned.discard(thread)
+    return len(_abandoned)
+
+
 async def _in_daemon_thread(job: Callable[[], T], on_abandoned: Callable[[T], None] | None) -> T:
     done = anyio.Event()
     token = anyio.lowlevel.current_token()
@@ -164,7 +183,8 @@ async def _in_daemon_thread(job: Callable[[], T], on_abandoned: Callable[[T], No
         with contextlib.suppress(RuntimeError):  # the event loop may be gone by now
             anyio.from_thread.run_sync(done.set, token=token)
 
-    threading.Thread(target=work, name="asyncmcp-long-poll", daemon=True).start()
+    thread = threading.Thread(target=work, name="asyncmcp-long-poll", daemon=True)
+    thread.start()
     try:
         await done.wait()
     except BaseException:
@@ -173,6 +193,8 @@ async def _in_daemon_thread(job: Callable[[], T], on_abandoned: Callable[[T], No
             finished = list(outcome)
         if finished and finished[0][0]:
             threading.Thread(target=cleanup, args=(finished[0][1],), daemon=True).start()
+        else:
+            _abandoned.add(thread)
         raise
     ok, value = outcome[0]
     if ok:
@@ -187,6 +209,14 @@ def _mapped(fn: Callable[..., T], **kwargs: Any) -> T:
         raise map_error(exc) from exc
     except botocore.exceptions.ClientError as exc:
         raise map_error(exc) from exc
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code behind a mapped error (or of a raw ClientError), for callers that branch on it."""
+    cause = exc if isinstance(exc, botocore.exceptions.ClientError) else exc.__cause__
+    if isinstance(cause, botocore.exceptions.ClientError):
+        return str(cause.response.get("Error", {}).get("Code", "")) or None
+    return None
 
 
 def map_error(exc: Exception) -> TransportError:

@@ -6,12 +6,14 @@ Shared by the SQS and SNS+SQS transports; they differ in how a request is sent
 The reply queue is durable and named: a client may share it with others (each
 message names its client id) and may leave and come back. Messages for another
 client id are left for that client; responses for ids this client is not
-waiting for (duplicates, stale answers) are deleted and ignored.
+waiting for (duplicates, stale answers) are deleted and ignored. Clients of one
+process that read the same reply queue share their polls (`reply_demux`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -23,9 +25,10 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mcp.shared.message import SessionMessage
 
 from asyncmcp_cli import codec
-from asyncmcp_cli.errors import AsyncMCPError
+from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
 from asyncmcp_cli.payloads import ClaimCheck, Cleanup, nothing
-from asyncmcp_cli.sqs_queues import SqsQueues
+from asyncmcp_cli.sqs_queues import Received, SqsQueues
+from asyncmcp_cli.transports import reply_demux
 from asyncmcp_cli.transports.queue_listener import Unwrap, plain
 from asyncmcp_cli.types import TransportStreams
 
@@ -33,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 SendRequest = Callable[[str, dict[str, str]], Awaitable[None]]
 """send(body, attributes): put one client message on the server's request channel."""
+
+SEND_RETRY_SECONDS = 60.0
+"""How long a client keeps retrying a send while the endpoint is unreachable."""
 
 FOREIGN_RETRY_SECONDS = 1
 """How long a message for another client stays hidden from us before it is offered again."""
@@ -69,7 +75,7 @@ async def queue_client_streams(
         rid = codec.request_id_of(message) if codec.is_request(message) else None
         extra = {codec.METHOD: method} if (method := codec.method_of(message)) else {}
         try:
-            await send(codec.encode(message), attributes | extra)
+            await _send_with_retry(send, codec.encode(message), attributes | extra)
         except AsyncMCPError as exc:
             logger.warning("could not send %s: %s", codec.method_of(message) or "message", exc)
             if rid is not None:
@@ -87,14 +93,30 @@ async def queue_client_streams(
                     waiting.add(codec.request_id_of(message))  # type: ignore[arg-type]
                 tg.start_soon(send_one, message)
 
+    async def consume(tg: anyio.abc.TaskGroup, received: Received, body: str, attrs: dict[str, str]) -> None:
+        cleanup = nothing
+        if claims is not None:
+            try:
+                body, cleanup = await claims.expand(body, attrs)
+            except AsyncMCPError as exc:
+                await read_writer.send(exc)
+        tg.start_soon(_delete, queues, reply_url, received.receipt_handle, cleanup)
+        await _forward(body, read_writer, waiting)
+
+    async def read_handed_over(tg: anyio.abc.TaskGroup, inbox: MemoryObjectReceiveStream[Received]) -> None:
+        async for received in inbox:  # replies another client of this process polled for us
+            await consume(tg, received, *unwrap(received))
+
     async def read_replies(tg: anyio.abc.TaskGroup) -> None:
         backoff = 0.5
-        async with read_writer:
+        async with read_writer, reply_demux.attached(reply_url, client_id) as (shared, inbox):
+            tg.start_soon(read_handed_over, tg, inbox)
             while True:
                 try:
-                    batch = await queues.receive(
-                        reply_url, wait_seconds=wait_seconds, visibility_timeout=REPLY_VISIBILITY_SECONDS
-                    )
+                    async with shared.slots:
+                        batch = await queues.receive(
+                            reply_url, wait_seconds=wait_seconds, visibility_timeout=REPLY_VISIBILITY_SECONDS
+                        )
                 except AsyncMCPError as exc:
                     logger.warning("receive from %s failed (%s); retrying in %.1fs", reply_url, exc, backoff)
                     await anyio.sleep(backoff)
@@ -105,16 +127,10 @@ async def queue_client_streams(
                     body, attrs = unwrap(received)
                     owner = attrs.get(codec.CLIENT_ID)
                     if owner is not None and owner != client_id:
-                        tg.start_soon(_hide, queues, reply_url, received.receipt_handle)
+                        if not shared.hand_over(owner, received):
+                            tg.start_soon(_hide, queues, reply_url, received.receipt_handle)
                         continue
-                    cleanup = nothing
-                    if claims is not None:
-                        try:
-                            body, cleanup = await claims.expand(body, attrs)
-                        except AsyncMCPError as exc:
-                            await read_writer.send(exc)
-                    tg.start_soon(_delete, queues, reply_url, received.receipt_handle, cleanup)
-                    await _forward(body, read_writer, waiting)
+                    await consume(tg, received, body, attrs)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(write_requests, tg)
@@ -124,6 +140,22 @@ async def queue_client_streams(
         finally:
             tg.cancel_scope.cancel()
             _close_all(read_writer, read_stream, write_stream, write_reader)
+
+
+async def _send_with_retry(send: SendRequest, body: str, attributes: dict[str, str]) -> None:
+    """Send, riding out an unreachable endpoint for up to `SEND_RETRY_SECONDS` with backoff."""
+    delay = 0.2
+    deadline = time.monotonic() + SEND_RETRY_SECONDS
+    while True:
+        try:
+            await send(body, attributes)
+            return
+        except EndpointUnreachableError as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            logger.warning("endpoint unreachable (%s); retrying the send in %.1fs", exc, delay)
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 async def _forward(
