@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -149,7 +150,7 @@ class SessionHub:
                 "client id" if not routing.client_id else "reply address",
                 _preview(inbound),
             )
-            await _settle(inbound.dead_letter)
+            self._in_background(_settle, inbound.dead_letter)
             return
         if not self._admits(routing.reply_to):
             logger.warning(
@@ -157,15 +158,14 @@ class SessionHub:
                 routing.reply_to,
                 routing.client_id,
             )
-            await _settle(inbound.dead_letter)
+            self._in_background(_settle, inbound.dead_letter)
             return
         message = inbound.message
         if isinstance(message, Exception):
             logger.warning("bad message from client %s: %s", routing.client_id, message)
             rid = codec.sniff_request_id(inbound.raw_body)
             error = codec.error_reply(rid, types.PARSE_ERROR, f"asyncmcp: {message}")
-            await self._send_with_retry(routing.reply_to, routing.client_id, error)
-            await _settle(inbound.dead_letter)
+            self._in_background(self._answer_and_dead_letter, inbound, routing, error)
             return
 
         if codec.is_request(message):
@@ -174,7 +174,22 @@ class SessionHub:
         client = await self._client_for(routing.client_id, routing.reply_to)
         client.last_active = time.monotonic()
         if await self._into_session(client, inbound, message):
-            await _settle(inbound.ack)
+            self._in_background(_settle, inbound.ack)
+
+    def _in_background(self, action: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Settle off the intake path, so a flood of poison messages does not slow the poller.
+
+        The channel message stays unsettled (and counted against max_in_flight) until it runs.
+        """
+        assert self._tg is not None, "SessionHub used outside running()"
+        self._tg.start_soon(action, *args)
+
+    async def _answer_and_dead_letter(
+        self, inbound: Inbound, routing: codec.Routing, error: types.JSONRPCMessage
+    ) -> None:
+        assert routing.reply_to is not None and routing.client_id is not None
+        await self._send_with_retry(routing.reply_to, routing.client_id, error)
+        await _settle(inbound.dead_letter)
 
     async def _deliver_request(self, inbound: Inbound, message: types.JSONRPCMessage, routing: codec.Routing) -> None:
         assert routing.client_id is not None and routing.reply_to is not None

@@ -198,3 +198,16 @@ async def test_an_oversize_response_becomes_a_json_rpc_error(queues: Queues) -> 
         with pytest.raises(MCPError, match="exceeds"):
             await client.call_tool("big", {"size": 300_000})
         assert (await client.call_tool("echo", {"text": "after"})).content[0].text == "after"
+
+
+async def test_max_in_flight_stops_receiving_until_a_request_finishes(queues: Queues) -> None:
+    app = ControlledApp()
+    transport = sqs_transport(queues, max_in_flight=2)
+    async with running(app, transport), open_client(transport, timeout=20) as client, anyio.create_task_group() as tg:
+        for tag in "abcd":
+            tg.start_soon(client.call_tool, "wait_for_gate", {"tag": tag})
+        await wait_until(lambda: sum(app.executions.values()) == 2)
+        await wait_until(lambda: queues.counts(queues.request_url) == (2, 2))  # two waiting, two running
+        assert sum(app.executions.values()) == 2
+        app.gate.set()
+    assert sum(app.executions.values()) == 4

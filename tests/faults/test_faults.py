@@ -1,0 +1,264 @@
+"""Delivery under faults: a killed server, a vanished endpoint, hostile input, a SIGTERM under load.
+
+Real moto server, real subprocesses, a real TCP proxy for the outage. Marked
+`faults` (they run in CI; `pytest -m faults` runs just these).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import anyio
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from asyncmcp_cli import codec
+from asyncmcp_cli.client import open_client
+from asyncmcp_cli.transports.sqs import SqsTransport
+from tests.conftest import Queues, read_until, wait_until
+from tests.faults.tcp_proxy import TcpProxy
+from tests.testapp import ControlledApp
+from tests.transports.contract import running
+
+pytestmark = [pytest.mark.anyio, pytest.mark.faults]
+
+CLI = [sys.executable, "-m", "asyncmcp_cli"]
+APP = str(Path(__file__).with_name("faultapp.py")) + ":server"
+
+
+class ServerProcesses:
+    """Starts `asyncmcp serve` subprocesses for one test and cleans them up."""
+
+    def __init__(self, queues: Queues, log: Path, *extra: str) -> None:
+        self.queues = queues
+        self.log = log
+        self.extra = extra
+        self.processes: list[subprocess.Popen[str]] = []
+
+    def start(self) -> subprocess.Popen[str]:
+        env = os.environ | self.queues.endpoint.exports() | {"ASYNCMCP_FAULT_LOG": str(self.log), "NO_COLOR": "1"}
+        process = subprocess.Popen(
+            [
+                *CLI,
+                "serve",
+                APP,
+                "--request-queue",
+                self.queues.request,
+                "--allow-reply",
+                self.queues.prefix + "*",
+                *self.extra,
+            ],
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        self.processes.append(process)
+        read_until(process, "serving")
+        return process
+
+    def executions(self, event: str = "start") -> Counter[int]:
+        """How often each call reached `event` ("start" or "done")."""
+        if not self.log.exists():
+            return Counter()
+        lines = (line.split() for line in self.log.read_text().splitlines())
+        return Counter(int(n) for kind, n in lines if kind == event)
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=20)
+            process.stderr.close()  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def servers(queues: Queues, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ServerProcesses]:
+    extra = request.param if hasattr(request, "param") else ()
+    processes = ServerProcesses(queues, tmp_path / "executions.log", *extra)
+    yield processes
+    processes.stop_all()
+
+
+def client_transport(queues: Queues, endpoint: str | None = None, **options: object) -> SqsTransport:
+    return SqsTransport(
+        endpoint_url=endpoint or queues.endpoint.url, request_queue=queues.request, reply_queue=queues.reply, **options
+    )
+
+
+@pytest.mark.timeout(120)
+async def test_server_killed_with_100_calls_in_flight(queues: Queues, tmp_path: Path) -> None:
+    servers = ServerProcesses(
+        queues,
+        tmp_path / "executions.log",
+        "--visibility-timeout",
+        "3",
+        "--max-in-flight",
+        "100",
+        "-o",
+        f"result_cache=sqlite:///{tmp_path / 'results.db'}",
+    )
+    try:
+        first = servers.start()
+        results: dict[int, int] = {}
+        enough_answered = anyio.Event()
+        async with open_client(client_transport(queues), timeout=100) as client:
+
+            async def call(n: int) -> None:
+                result = await client.call_tool("work", {"n": n, "seconds": 0.5 + (n % 10) * 0.4})
+                results[n] = int(result.content[0].text)
+                if len(results) >= 10:
+                    enough_answered.set()
+
+            async with anyio.create_task_group() as tg:
+                for n in range(100):
+                    tg.start_soon(call, n)
+                await enough_answered.wait()
+                first.kill()  # SIGKILL: no graceful anything
+                answered_before_kill = set(results)
+                servers.start()
+        executions = servers.executions("start")
+    finally:
+        servers.stop_all()
+    assert results == {n: n for n in range(100)}  # every call answered, once, with its own answer
+    assert set(executions) == set(range(100))
+    assert [n for n in answered_before_kill if executions[n] != 1] == []  # nothing answered ran twice
+    print(
+        f"\nSIGKILL fault: sent 100, answered {len(results)}, answered before the kill {len(answered_before_kill)}, "
+        f"executions {sum(executions.values())} (re-run after the kill: {sum(executions.values()) - 100})"
+    )
+
+
+@pytest.mark.timeout(120)
+async def test_endpoint_outage_is_ridden_out(queues: Queues) -> None:
+    app = ControlledApp()
+    moto_port = urlsplit(queues.endpoint.url).port
+    assert moto_port is not None
+    proxy = TcpProxy(moto_port)
+    results: dict[int, str] = {}
+    proxy.start()
+    try:
+        server_side = client_transport(queues, proxy.url, allow_reply=(queues.prefix + "*",))
+        async with running(app, server_side), open_client(client_transport(queues, proxy.url), timeout=100) as client:
+            assert (await client.call_tool("echo", {"text": "before"})).content[0].text == "before"
+            proxy.cut()
+            async with anyio.create_task_group() as calls:
+
+                async def call(n: int) -> None:
+                    results[n] = (await client.call_tool("echo", {"text": f"during-{n}"})).content[0].text
+
+                for n in range(10):
+                    calls.start_soon(call, n)
+                await anyio.sleep(10)  # the outage itself: the endpoint is gone for ten seconds
+                proxy.start()
+    finally:
+        proxy.cut()
+    assert results == {n: f"during-{n}" for n in range(10)}
+    assert all(app.executions[f"echo:during-{n}"] == 1 for n in range(10))
+
+
+HOSTILE = st.one_of(
+    st.text(max_size=300).map(lambda text: ("not-json", "{" + text, {})),
+    st.binary(max_size=200).map(lambda raw: ("bytes", raw.decode("latin-1") or "x", {})),
+    st.integers(1, 120_000).map(lambda n: ("huge", "Z" * n, {codec.CLIENT_ID: "huge"})),
+    st.dictionaries(st.text(max_size=10), st.integers() | st.text(max_size=20), max_size=5).map(
+        lambda d: ("wrong-shape", json.dumps(d), {codec.CLIENT_ID: "shape"})
+    ),
+    st.text(min_size=1, max_size=60).map(
+        lambda address: (
+            "bogus-reply",
+            json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+            {codec.CLIENT_ID: "bogus", codec.REPLY_TO: "elsewhere-" + address},
+        )
+    ),
+    st.just(("no-routing", json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}), {})),
+)
+
+
+@pytest.mark.timeout(170)
+async def test_a_thousand_hostile_messages_do_not_stop_the_server(queues: Queues) -> None:
+    dlq_url = queues.create(queues.prefix + "dlq")
+    app = ControlledApp()
+    transport = client_transport(
+        queues, allow_reply=(queues.prefix + "*",), dead_letter_queue=queues.prefix + "dlq", max_in_flight=200
+    )
+    sent: Counter[str] = Counter()
+
+    @settings(max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(HOSTILE, min_size=10, max_size=10))
+    def send_hostile(batch: list[tuple[str, str, dict[str, str]]]) -> None:
+        entries = [
+            {
+                "Id": str(i),
+                "MessageBody": body,
+                "MessageAttributes": {k: {"DataType": "String", "StringValue": v or "-"} for k, v in attrs.items()},
+            }
+            for i, (_, body, attrs) in enumerate(batch)
+        ]
+        if sum(len(body) for _, body, _ in batch) > 250_000:  # one batch call carries at most 256 KiB
+            for entry in entries:
+                queues.sqs.send_message(QueueUrl=queues.request_url, **{k: v for k, v in entry.items() if k != "Id"})
+        else:
+            response = queues.sqs.send_message_batch(QueueUrl=queues.request_url, Entries=entries)
+            assert not response.get("Failed"), response["Failed"]
+        sent.update(kind for kind, _, _ in batch)
+
+    answered: list[str] = []
+    async with running(app, transport), open_client(transport, timeout=60) as client, anyio.create_task_group() as tg:
+        fuzzing = anyio.Event()
+
+        async def fuzz() -> None:
+            await anyio.to_thread.run_sync(send_hostile)
+            fuzzing.set()
+
+        tg.start_soon(fuzz)
+        while not fuzzing.is_set():  # valid traffic in between the hostile messages
+            answered.append((await client.call_tool("echo", {"text": f"valid-{len(answered)}"})).content[0].text)
+        total = sum(sent.values())
+        await wait_until(lambda: queues.counts(dlq_url)[0] == total, within=120, interval=0.5)
+        answered.append((await client.call_tool("echo", {"text": "after"})).content[0].text)
+    assert total == 1000
+    assert answered == [f"valid-{i}" for i in range(len(answered) - 1)] + ["after"]
+    assert queues.counts(queues.request_url) == (0, 0)
+    print(f"\nhostile fuzz: {dict(sent)}; dead-lettered {total}; valid calls answered {len(answered)}")
+
+
+@pytest.mark.timeout(120)
+async def test_sigterm_under_load_finishes_running_calls_and_leaves_the_rest(queues: Queues, tmp_path: Path) -> None:
+    servers = ServerProcesses(queues, tmp_path / "executions.log", "--max-in-flight", "4", "--grace-period", "30")
+    try:
+        first = servers.start()
+        results: dict[int, int] = {}
+        async with open_client(client_transport(queues), timeout=100) as client:
+
+            async def call(n: int) -> None:
+                results[n] = int((await client.call_tool("work", {"n": n, "seconds": 1.0})).content[0].text)
+
+            async with anyio.create_task_group() as tg:
+                for n in range(20):
+                    tg.start_soon(call, n)
+                await wait_until(lambda: servers.executions(), within=30)
+                first.send_signal(signal.SIGTERM)
+                assert await anyio.to_thread.run_sync(lambda: first.wait(timeout=40)) == 0
+                started_by_first = set(servers.executions("start"))
+                finished_by_first = set(servers.executions("done"))
+                servers.start()
+        executions = servers.executions()
+    finally:
+        servers.stop_all()
+    assert results == {n: n for n in range(20)}
+    assert started_by_first == finished_by_first  # what the first server started, it finished before exiting
+    assert len(started_by_first) < 20  # and it left the calls it had not started for the next one
+    assert all(count == 1 for count in executions.values())
+    print(
+        f"\nSIGTERM under load: first server finished {len(finished_by_first)}, second ran {20 - len(started_by_first)}"
+    )
