@@ -48,7 +48,7 @@ class Batcher(Generic[ItemT, ResultT]):
         size: int = 10,
         max_weight: float = math.inf,
         weigh: Callable[[ItemT], int] = lambda _: 0,
-        concurrency: int = 4,
+        concurrency: int = 2,
     ) -> None:
         self._flush = flush
         self._size = size

@@ -7,6 +7,10 @@ take the same code path with another endpoint URL.
 from __future__ import annotations
 
 import logging
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,6 +57,34 @@ def local_endpoint(host: str = "127.0.0.1", port: int = 0) -> Iterator[LocalEndp
         yield LocalEndpoint(f"http://{bound_host}:{bound_port}")
     finally:
         server.stop()
+
+
+@contextmanager
+def local_endpoint_process(host: str = "127.0.0.1") -> Iterator[LocalEndpoint]:
+    """moto's server in a child process on a free port: for measurements, so that it
+    does not share the measuring process's interpreter lock."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection((host, port), timeout=0.5).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the local AWS endpoint (moto) did not start") from None
+                time.sleep(0.1)
+        yield LocalEndpoint(f"http://{host}:{port}")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def create_queues(settings: aws.AwsSettings, names: tuple[str, ...] = DEFAULT_QUEUES) -> dict[str, str]:

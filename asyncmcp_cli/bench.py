@@ -1,0 +1,278 @@
+"""Measure a queue transport where the user points it: latency, throughput, API requests, idle cost.
+
+`asyncmcp bench` runs this against the configured endpoint (real SQS, LocalStack,
+or the embedded moto server with `--local`), on temporary queues it creates and
+deletes. In one run it measures:
+
+- the raw boto3 two-hop floor: send → long-poll receive → send → long-poll
+  receive between two threads, the least any SQS request/response costs there;
+- tools/call latency through asyncmcp (SDK client and server on both ends);
+- throughput with many calls in flight from several clients, and SQS API
+  requests per call (counted with botocore event hooks);
+- idle API requests per minute per long-poll loop;
+- server memory for many idle client sessions.
+
+It prints figures; nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import threading
+import time
+import uuid
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from asyncmcp_cli import aws, codec
+from asyncmcp_cli.apps import as_lowlevel
+from asyncmcp_cli.client import open_client
+from asyncmcp_cli.demo import demo
+from asyncmcp_cli.server import serve
+from asyncmcp_cli.transports.sqs import SqsTransport
+
+TARGETS = {"latency_ratio": 1.15, "requests_per_call_under_load": 2.0, "idle_requests_per_minute": 6.0}
+
+
+@dataclass
+class BenchSettings:
+    calls: int = 200
+    clients: int = 4
+    in_flight: int = 40
+    idle_seconds: float = 30.0
+    idle_sessions: int = 1000
+
+
+@dataclass
+class BenchReport:
+    floor_ms: dict[str, float] = field(default_factory=dict)
+    tools_call_ms: dict[str, float] = field(default_factory=dict)
+    latency_ratio: float = 0.0
+    requests_per_call_sequential: float = 0.0
+    throughput_calls_per_second: float = 0.0
+    requests_per_call_under_load: float = 0.0
+    idle_requests_per_minute: float = 0.0
+    idle_sessions: int = 0
+    memory_per_idle_session_kib: float = 0.0
+    memory_for_idle_sessions_mib: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__) | {"targets": TARGETS}
+
+
+class RequestCounter:
+    """Counts SQS API requests made through a botocore client."""
+
+    def __init__(self, client: Any) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+        client.meta.events.register("before-call.sqs.*", self._seen)
+
+    def _seen(self, **_: Any) -> None:
+        with self._lock:
+            self.count += 1
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(s * 1000 for s in samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "mean": statistics.fmean(ordered)}
+
+
+async def run_bench(
+    settings: aws.AwsSettings, options: BenchSettings, report_step: Any = lambda _: None
+) -> BenchReport:
+    sqs = aws.client("sqs", settings)
+    prefix = f"asyncmcp-bench-{uuid.uuid4().hex[:8]}-"
+    names = {role: prefix + role for role in ("requests", "replies", "floor-requests", "floor-replies")}
+    urls = {role: sqs.create_queue(QueueName=name)["QueueUrl"] for role, name in names.items()}
+    report = BenchReport()
+    try:
+        report_step("raw boto3 floor")
+        floor = await anyio.to_thread.run_sync(
+            _raw_floor, sqs, urls["floor-requests"], urls["floor-replies"], options.calls
+        )
+        report.floor_ms = percentiles(floor)
+        transport = SqsTransport(
+            endpoint_url=settings.endpoint_url,
+            region=settings.region,
+            request_queue=names["requests"],
+            reply_queue=names["replies"],
+            allow_reply=(prefix + "*",),
+            max_in_flight=max(64, options.in_flight * options.clients),
+        )
+        counter = RequestCounter(aws.client("sqs", transport.options.aws))
+        await _through_asyncmcp(transport, counter, options, report, report_step)
+    finally:
+        for url in urls.values():
+            sqs.delete_queue(QueueUrl=url)
+    report.latency_ratio = report.tools_call_ms["p50"] / report.floor_ms["p50"]
+    return report
+
+
+def _raw_floor(sqs: Any, request_url: str, reply_url: str, rounds: int) -> list[float]:
+    stop = threading.Event()
+
+    def responder() -> None:
+        while not stop.is_set():
+            got = sqs.receive_message(QueueUrl=request_url, WaitTimeSeconds=1, MaxNumberOfMessages=10)
+            for message in got.get("Messages", []):
+                sqs.send_message(QueueUrl=reply_url, MessageBody=message["Body"])
+                sqs.delete_message(QueueUrl=request_url, ReceiptHandle=message["ReceiptHandle"])
+
+    thread = threading.Thread(target=responder, daemon=True)
+    thread.start()
+    samples = []
+    try:
+        for i in range(rounds):
+            started = time.perf_counter()
+            sqs.send_message(QueueUrl=request_url, MessageBody=json.dumps({"ping": i}))
+            while True:
+                got = sqs.receive_message(QueueUrl=reply_url, WaitTimeSeconds=20, MaxNumberOfMessages=1)
+                if got.get("Messages"):
+                    samples.append(time.perf_counter() - started)  # the delete is not part of the round trip
+                    sqs.delete_message(QueueUrl=reply_url, ReceiptHandle=got["Messages"][0]["ReceiptHandle"])
+                    break
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    return samples
+
+
+async def _through_asyncmcp(
+    transport: SqsTransport, counter: RequestCounter, options: BenchSettings, report: BenchReport, step: Any
+) -> None:
+    shutdown, ready = anyio.Event(), anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: serve(as_lowlevel(demo), transport, shutdown=shutdown, on_ready=ready.set))
+        await ready.wait()
+        step("tools/call latency")
+        async with open_client(transport, timeout=120) as client:
+            for _ in range(5):  # warm-up: connections and the SDK's tool-schema cache
+                await client.call_tool("echo", {"text": "warm"})
+            before, samples = counter.count, []
+            for i in range(options.calls):
+                started = time.perf_counter()
+                await client.call_tool("echo", {"text": str(i)})
+                samples.append(time.perf_counter() - started)
+            report.tools_call_ms = percentiles(samples)
+            report.requests_per_call_sequential = (counter.count - before) / options.calls
+
+        step("throughput under load")
+        await _load(transport, counter, options, report)
+        step("idle cost")
+        before = counter.count
+        await anyio.sleep(options.idle_seconds)
+        pollers = 1  # the server's request-queue poller; no client is connected now
+        report.idle_requests_per_minute = (counter.count - before) / pollers * 60 / options.idle_seconds
+        step(f"memory for {options.idle_sessions} idle sessions")
+        await _idle_sessions(transport, options.idle_sessions, report)
+        shutdown.set()
+
+
+async def _load(transport: SqsTransport, counter: RequestCounter, options: BenchSettings, report: BenchReport) -> None:
+    async with AsyncExitStack() as stack:
+        clients = []
+        for n in range(options.clients):  # each client on its own reply queue, as recommended
+            own = SqsTransport(transport.options, reply_queue=f"{transport.options.request_queue}-client{n}")
+            stack.callback(_delete_queue, own)
+            clients.append(await stack.enter_async_context(open_client(own, timeout=120)))
+        for client in clients:
+            await client.call_tool("echo", {"text": "warm"})
+        per_client = max(1, options.calls // options.clients)
+        before = counter.count
+        started = time.perf_counter()
+
+        async def drive(client: Any) -> None:
+            limiter = anyio.Semaphore(options.in_flight)
+
+            async def one(i: int) -> None:
+                async with limiter:
+                    await client.call_tool("echo", {"text": str(i)})
+
+            async with anyio.create_task_group() as calls:
+                for i in range(per_client):
+                    calls.start_soon(one, i)
+
+        async with anyio.create_task_group() as tg:
+            for client in clients:
+                tg.start_soon(drive, client)
+        elapsed = time.perf_counter() - started
+        total = per_client * len(clients)
+        report.throughput_calls_per_second = total / elapsed
+        report.requests_per_call_under_load = (counter.count - before) / total
+
+
+def _delete_queue(transport: SqsTransport) -> None:
+    sqs = aws.client("sqs", transport.options.aws)
+    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=transport.options.reply_queue)["QueueUrl"])
+
+
+async def _idle_sessions(transport: SqsTransport, count: int, report: BenchReport) -> None:
+    """Open `count` client sessions on the server (one request each), then weigh the server process."""
+    queues_client = aws.client("sqs", transport.options.aws)
+    request_url = queues_client.get_queue_url(QueueName=transport.options.request_queue)["QueueUrl"]
+    reply_url = queues_client.get_queue_url(QueueName=transport.options.reply_queue)["QueueUrl"]
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "ping",
+            "params": {
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                }
+            },
+        }
+    )
+    before = _rss_kib()
+    for start in range(0, count, 10):
+        entries = [
+            {
+                "Id": str(i),
+                "MessageBody": body,
+                "MessageAttributes": {
+                    codec.CLIENT_ID: {"DataType": "String", "StringValue": f"idle-{start + i}"},
+                    codec.REPLY_TO: {"DataType": "String", "StringValue": reply_url},
+                },
+            }
+            for i in range(min(10, count - start))
+        ]
+        await aws.call(queues_client.send_message_batch, QueueUrl=request_url, Entries=entries)
+    answered = 0
+    with anyio.move_on_after(120):
+        while answered < count:
+            got = await aws.call(
+                queues_client.receive_message, QueueUrl=reply_url, MaxNumberOfMessages=10, WaitTimeSeconds=5
+            )
+            messages = got.get("Messages", [])
+            answered += len(messages)
+            if messages:
+                entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+                await aws.call(queues_client.delete_message_batch, QueueUrl=reply_url, Entries=entries)
+    grown = max(0, _rss_kib() - before)
+    report.idle_sessions = answered
+    report.memory_for_idle_sessions_mib = grown / 1024
+    report.memory_per_idle_session_kib = grown / max(1, answered)
+
+
+def _rss_kib() -> int:
+    """Resident memory of this process in KiB (current where /proc exists, else the peak)."""
+    try:
+        with open(f"/proc/{os.getpid()}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
