@@ -24,7 +24,7 @@ import anyio
 import anyio.abc
 import mcp_types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from mcp.shared.message import SessionMessage
+from mcp.shared.message import ServerMessageMetadata, SessionMessage
 
 from asyncmcp_cli import codec
 from asyncmcp_cli.errors import PayloadTooLargeError, TransportError
@@ -218,13 +218,31 @@ class SessionHub:
             return
         client.in_flight[rid] = [inbound]
         self._idle = anyio.Event() if self._idle.is_set() else self._idle
-        if not await self._into_session(client, inbound, message):
+
+        async def settle_unanswered() -> None:
+            """The SDK ended the request without a response (the client cancelled it): settle it,
+            so that it is neither kept alive by the heartbeat nor run again elsewhere."""
+            if self._closed:  # shutting down: drain() has already given it back for redelivery
+                return
+            for pending in client.in_flight.pop(rid, []):
+                await _settle(pending.ack)
+            if not self.in_flight:
+                self._idle.set()
+
+        metadata = ServerMessageMetadata(on_request_unanswered=settle_unanswered)
+        if not await self._into_session(client, inbound, message, metadata):
             client.in_flight.pop(rid, None)
 
-    async def _into_session(self, client: _Client, inbound: Inbound, message: types.JSONRPCMessage) -> bool:
+    async def _into_session(
+        self,
+        client: _Client,
+        inbound: Inbound,
+        message: types.JSONRPCMessage,
+        metadata: ServerMessageMetadata | None = None,
+    ) -> bool:
         """Hand a message to the client's SDK session; if the session has ended, give the message back."""
         try:
-            await client.to_session.send(SessionMessage(message))
+            await client.to_session.send(SessionMessage(message, metadata))
             return True
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             logger.warning("session of client %s has ended; leaving its message for redelivery", client.client_id)

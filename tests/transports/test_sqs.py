@@ -211,3 +211,18 @@ async def test_max_in_flight_stops_receiving_until_a_request_finishes(queues: Qu
         assert sum(app.executions.values()) == 2
         app.gate.set()
     assert sum(app.executions.values()) == 4
+
+
+@pytest.mark.parametrize("era", ["stateless", "handshake"])
+async def test_a_cancelled_request_is_settled_not_run_again(queues: Queues, era: str) -> None:
+    app = ControlledApp()
+    transport = sqs_transport(queues)
+    async with running(app, transport), open_client(transport, era=era, timeout=20) as client:
+        with anyio.CancelScope() as scope:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(client.call_tool, "wait_for_gate", {"tag": "cancelled"})
+                await app.started.wait()
+                scope.cancel()  # the SDK tells the server (notifications/cancelled)
+        await wait_until(lambda: queues.counts(queues.request_url) == (0, 0))
+        assert (await client.call_tool("echo", {"text": "next"})).content[0].text == "next"
+    assert app.executions["gate:cancelled"] == 1
