@@ -38,47 +38,24 @@ from typing import Any
 
 import mcp_types as types
 
-from asyncmcp_cli import aws, codec
+from asyncmcp_cli import codec
 from asyncmcp_cli.allowlist import AllowList
 from asyncmcp_cli.options import options_from, query_options
-from asyncmcp_cli.payloads import DEFAULT_THRESHOLD, ClaimCheck
-from asyncmcp_cli.results import DEFAULT_TTL_SECONDS
 from asyncmcp_cli.sqs_queues import SqsQueues
 from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
-from asyncmcp_cli.transports.queue_listener import PollSettings, QueueListener, listening
+from asyncmcp_cli.transports.queue_listener import QueueListener, listening
+from asyncmcp_cli.transports.queue_options import QueueTransportOptions, reply_attributes
 from asyncmcp_cli.types import TransportStreams
 
 DEFAULT_REQUEST_QUEUE = "asyncmcp-requests"
 DEFAULT_REPLY_QUEUE = "asyncmcp-replies"
-DEFAULT_ALLOW_REPLY = ("asyncmcp-*",)
 
 
 @dataclass
-class SqsOptions:
+class SqsOptions(QueueTransportOptions):
     request_queue: str = DEFAULT_REQUEST_QUEUE
     reply_queue: str = DEFAULT_REPLY_QUEUE
-    endpoint_url: str | None = None
-    region: str | None = None
-    allow_reply: tuple[str, ...] = DEFAULT_ALLOW_REPLY
-    visibility_timeout: int = 30
-    max_in_flight: int = 64
-    wait_seconds: int = 20
     create_reply_queue: bool = True
-    idle_session_timeout: float = 3600.0
-    result_cache: str = "memory"
-    result_ttl: float = DEFAULT_TTL_SECONDS
-    dead_letter_queue: str | None = None
-    max_receive_count: int = 5
-    payload_bucket: str | None = None
-    payload_threshold: int = DEFAULT_THRESHOLD
-
-    @property
-    def claims(self) -> ClaimCheck:
-        return ClaimCheck(self.aws, self.payload_bucket, self.payload_threshold)
-
-    @property
-    def aws(self) -> aws.AwsSettings:
-        return aws.AwsSettings(endpoint_url=self.endpoint_url, region=self.region)
 
 
 class SqsTransport:
@@ -114,13 +91,11 @@ class SqsTransport:
 
             async def send_reply(reply_to: str, client_id: str, message: types.JSONRPCMessage) -> None:
                 url = await queues.url_for(reply_to)
-                attributes = {codec.CLIENT_ID: client_id}
-                if method := codec.method_of(message):
-                    attributes[codec.METHOD] = method
-                await queues.send(url, *await claims.shrink(codec.encode(message), attributes))
+                body, attributes = await claims.shrink(codec.encode(message), reply_attributes(client_id, message))
+                await queues.send(url, body, attributes)
 
             async with listening(
-                queues, request_url, send_reply, admits=allow.admits, settings=poll_settings(o), claims=claims
+                queues, request_url, send_reply, admits=allow.admits, settings=o.poll_settings, claims=claims
             ) as listener:
                 yield listener
 
@@ -147,16 +122,3 @@ class SqsTransport:
                 claims=claims,
             ) as streams:
                 yield streams
-
-
-def poll_settings(options: SqsOptions) -> PollSettings:
-    return PollSettings(
-        visibility_timeout=options.visibility_timeout,
-        wait_seconds=options.wait_seconds,
-        max_in_flight=options.max_in_flight,
-        idle_session_timeout=options.idle_session_timeout,
-        result_cache=options.result_cache,
-        result_ttl=options.result_ttl,
-        dead_letter_queue=options.dead_letter_queue,
-        max_receive_count=options.max_receive_count,
-    )

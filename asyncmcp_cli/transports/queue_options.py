@@ -1,0 +1,65 @@
+"""Options shared by the queue-backed transports (`sqs`, `sns+sqs`).
+
+Both run the same server core (`queue_listener.listening`) and client core
+(`queue_client.queue_client_streams`), so their polling, delivery, payload and
+endpoint options are one dataclass that each transport's own options extend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mcp_types as types
+
+from asyncmcp_cli import aws, codec
+from asyncmcp_cli.payloads import DEFAULT_THRESHOLD, ClaimCheck
+from asyncmcp_cli.results import DEFAULT_TTL_SECONDS
+from asyncmcp_cli.transports.queue_listener import PollSettings
+
+DEFAULT_ALLOW_REPLY = ("asyncmcp-*",)
+
+
+@dataclass
+class QueueTransportOptions:
+    endpoint_url: str | None = None
+    region: str | None = None
+    allow_reply: tuple[str, ...] = DEFAULT_ALLOW_REPLY
+    visibility_timeout: int = 30
+    max_in_flight: int = 64
+    wait_seconds: int = 20
+    idle_session_timeout: float = 3600.0
+    result_cache: str = "memory"
+    result_ttl: float = DEFAULT_TTL_SECONDS
+    dead_letter_queue: str | None = None
+    max_receive_count: int = 5
+    payload_bucket: str | None = None
+    payload_threshold: int = DEFAULT_THRESHOLD
+
+    @property
+    def aws(self) -> aws.AwsSettings:
+        return aws.AwsSettings(endpoint_url=self.endpoint_url, region=self.region)
+
+    @property
+    def claims(self) -> ClaimCheck:
+        return ClaimCheck(self.aws, self.payload_bucket, self.payload_threshold)
+
+    @property
+    def poll_settings(self) -> PollSettings:
+        return PollSettings(
+            visibility_timeout=self.visibility_timeout,
+            wait_seconds=self.wait_seconds,
+            max_in_flight=self.max_in_flight,
+            idle_session_timeout=self.idle_session_timeout,
+            result_cache=self.result_cache,
+            result_ttl=self.result_ttl,
+            dead_letter_queue=self.dead_letter_queue,
+            max_receive_count=self.max_receive_count,
+        )
+
+
+def reply_attributes(client_id: str, message: types.JSONRPCMessage) -> dict[str, str]:
+    """The attributes a server puts on a message to a client."""
+    attributes = {codec.CLIENT_ID: client_id}
+    if method := codec.method_of(message):
+        attributes[codec.METHOD] = method
+    return attributes
