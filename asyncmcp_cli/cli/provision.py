@@ -1,0 +1,235 @@
+"""`asyncmcp provision`: create (or tear down) what the transports need, and write a profile."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from asyncmcp_cli.cli._common import (
+    JsonFlag,
+    console,
+    err_console,
+    exit_code_for,
+    fail,
+    print_json,
+    setup_logging,
+)
+
+_ACTION_STYLES = {
+    "create": "green",
+    "update": "yellow",
+    "exists": "dim",
+    "delete": "red",
+    "absent": "dim",
+    "keep": "yellow",
+    "plan": "cyan",
+}
+
+
+class TargetName(str, Enum):
+    local = "local"
+    localstack = "localstack"
+    aws = "aws"
+
+
+class SnsReplies(str, Enum):
+    shared = "shared"
+    topic = "topic"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("provision")(provision)
+
+
+def provision(
+    target: Annotated[
+        TargetName,
+        typer.Argument(
+            help="local: a running `asyncmcp local` endpoint (http://127.0.0.1:4750 or AWS_ENDPOINT_URL) · "
+            "localstack: http://localhost:4566 (or AWS_ENDPOINT_URL / LOCALSTACK_HOST) · "
+            "aws: your AWS account (standard credential chain)."
+        ),
+    ],
+    *,
+    prefix: Annotated[
+        str, typer.Option(help="Prefix of every name (lowercase letters, digits, hyphens).")
+    ] = "asyncmcp",
+    transport: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--transport",
+            "-t",
+            help="What to provision for: sqs, sns+sqs (repeatable). [default: both]",
+            show_default=False,
+        ),
+    ] = None,
+    fifo: Annotated[
+        bool, typer.Option("--fifo", help="FIFO queues and topics (ordered per client; names end in .fifo).")
+    ] = False,
+    max_receive_count: Annotated[
+        int,
+        typer.Option(help="Receives before a request is moved to its dead-letter queue; 0 makes no DLQs.", min=0),
+    ] = 5,
+    bucket: Annotated[bool, typer.Option("--bucket/--no-bucket", help="Also an S3 bucket for large payloads.")] = False,
+    raw_delivery: Annotated[
+        bool,
+        typer.Option(
+            "--raw-delivery/--no-raw-delivery",
+            help="SNS subscriptions deliver the message as published (on) or in an SNS envelope (off).",
+        ),
+    ] = True,
+    sns_replies: Annotated[
+        SnsReplies,
+        typer.Option(
+            help="SNS+SQS responses: one shared reply topic with a filter policy per client id (shared), "
+            "or one reply topic per client (topic)."
+        ),
+    ] = SnsReplies.shared,
+    servers: Annotated[
+        int, typer.Option(help="SNS+SQS server queues subscribed to the request topic (fan-out).", min=1, max=10)
+    ] = 1,
+    clients: Annotated[int, typer.Option(help="SNS+SQS client reply queues.", min=1, max=10)] = 1,
+    profile: Annotated[
+        str | None, typer.Option(help="Name of the profile to write (or tear down). [default: the target's name]")
+    ] = None,
+    write_profile: Annotated[
+        bool, typer.Option("--write-profile/--no-write-profile", help="Write the profile serve/connect/tail read.")
+    ] = True,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; create nothing.")] = False,
+    teardown: Annotated[
+        bool, typer.Option("--teardown", help="Delete what a previous run made (as its profile recorded).")
+    ] = False,
+    env: Annotated[
+        bool, typer.Option("--env", help="Print `export` lines for the profile on stdout (the table goes to stderr).")
+    ] = False,
+    json_output: JsonFlag = False,
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="Endpoint to use instead of the target's default.")
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", envvar="AWS_REGION", help="AWS region.")] = None,
+) -> None:
+    """Create the queues, topics, subscriptions, dead-letter queues (and bucket) the transports need.
+
+    Idempotent: what exists and matches is left alone, what differs is corrected.
+    Writes a profile so a bare `asyncmcp serve --transport sqs` and
+    `asyncmcp connect ... --transport sqs` find everything. --teardown deletes it all again.
+    """
+    from asyncmcp_cli import errors
+    from asyncmcp_cli import provision as library
+    from asyncmcp_cli.provision.plan import TRANSPORTS
+
+    setup_logging("warning")
+    spec = library.Spec(
+        prefix=prefix,
+        transports=tuple(dict.fromkeys(transport)) if transport else TRANSPORTS,
+        fifo=fifo,
+        max_receive_count=max_receive_count,
+        bucket=bucket,
+        raw_delivery=raw_delivery,
+        sns_replies=sns_replies.value,  # type: ignore[arg-type]
+        servers=servers,
+        clients=clients,
+    )
+    steps: list[Any] = []
+    out = err_console if env else console
+    try:
+        if dry_run:
+            plan = library.build_plan(spec)
+            _render_plan(plan, target.value, json_output, teardown=teardown)
+            return
+        common = {"endpoint_url": endpoint_url, "region": region, "profile_name": profile, "on_step": steps.append}
+        if teardown:
+            result = library.teardown(target.value, spec, **common)
+        else:
+            result = library.run(target.value, spec, write_profile=write_profile, **common)
+    except errors.AsyncMCPError as exc:
+        if steps and not json_output:
+            out.print(_steps_table(steps, "done before the error"))
+        raise fail(str(exc), exit_code_for(exc)) from None
+    if json_output:
+        print_json(_as_json(result, teardown))
+    else:
+        _render_result(result, teardown, out)
+    if env and result.profile is not None:
+        for name, value in result.profile.exports().items():
+            typer.echo(f"export {name}={value}")
+
+
+def _render_plan(plan: Any, target: str, as_json: bool, *, teardown: bool) -> None:
+    rows = [
+        {"kind": r.kind, "name": r.name, "detail": r.describe(), "role": getattr(r, "role", None)}
+        for r in plan.resources
+    ]
+    if as_json:
+        print_json({"target": target, "dry_run": True, "teardown": teardown, "resources": rows})
+        return
+    verb = "delete (in reverse order)" if teardown else "create"
+    table = Table(title=f"plan for {target}: {verb} {len(rows)} resources (dry run)")
+    for column in ("kind", "name", "details", "role"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["kind"], row["name"], row["detail"], row["role"] or "")
+    console.print(table)
+    err_console.print("nothing was changed; run again without --dry-run to do it")
+
+
+def _steps_table(steps: list[Any], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("action", "kind", "name", "details"):
+        table.add_column(column, overflow="fold")
+    for step in steps:
+        style = _ACTION_STYLES.get(step.action, "")
+        table.add_row(f"[{style}]{step.action}[/]", step.kind, step.name, step.detail)
+    return table
+
+
+def _render_result(result: Any, teardown: bool, out: Any) -> None:
+    verb = "teardown" if teardown else "provisioned"
+    out.print(_steps_table(result.steps, f"{verb} at {result.target.where()} (account {result.outcome.account})"))
+    if teardown:
+        if result.from_profile:
+            spec = result.plan.spec
+            out.print(
+                f"deleted what profile {result.from_profile!r} recorded (prefix {spec.prefix!r})", highlight=False
+            )
+        if result.profile_removed:
+            out.print("profile removed", highlight=False)
+        return
+    if result.profile is None:
+        return
+    out.print(f"[green]profile[/] {result.profile.name!r} written to {result.profile_path} (now the default)")
+    transports = result.profile.transports
+    first = "sqs" if "sqs" in transports else "sns+sqs"
+    out.print("next, in separate terminals:", highlight=False)
+    out.print(f"  asyncmcp serve --transport {first}", highlight=False, markup=False)
+    out.print(f"  asyncmcp connect tools --transport {first}", highlight=False, markup=False)
+    pair = "" if first == "sqs" else " sns-requests"
+    out.print(f"  asyncmcp tail{pair} --pair --follow", highlight=False, markup=False)
+
+
+def _as_json(result: Any, teardown: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "target": result.target.name,
+        "endpoint": result.target.endpoint,
+        "region": result.target.region,
+        "account": result.outcome.account,
+        "teardown": teardown,
+        "steps": [
+            {"action": s.action, "kind": s.kind, "name": s.name, "detail": s.detail, "id": s.id} for s in result.steps
+        ],
+    }
+    if result.profile is not None:
+        data["profile"] = {
+            "name": result.profile.name,
+            "path": str(result.profile_path),
+            "transports": result.profile.transports,
+            "roles": result.profile.roles,
+            "bucket": result.profile.bucket,
+            "exports": result.profile.exports(),
+        }
+    if teardown:
+        data["profile_removed"] = result.profile_removed
+    return data

@@ -1,0 +1,195 @@
+"""SNS+SQS transport: requests published to a topic, fanned out to subscribed server queues.
+
+URL: ``sns+sqs://REQUEST_TOPIC?request_queue=NAME&reply_topic=NAME&reply_queue=NAME&client_id=ID``
+
+Topics are names (in the caller's account and region) or ARNs; queues are
+names or URLs. A client publishes each request to ``request_topic``; every
+server queue subscribed to it receives a copy (fan-out: run several servers,
+each on its own queue). The client declares ``reply_topic`` as its reply
+address, and the server publishes the responses there with the client id as
+the ``asyncmcp-client-id`` message attribute. Two setups, both made by
+``asyncmcp provision``:
+
+- a reply topic per client, its reply queue subscribed without a filter;
+- one shared reply topic, each client's reply queue subscribed with a filter
+  policy ``{"asyncmcp-client-id": ["<its client id>"]}``, so SNS delivers a
+  client only its own responses. The client then needs that fixed id
+  (``client_id``).
+
+Subscriptions may use raw message delivery or not: envelopes are unwrapped
+(`asyncmcp_cli.sns_envelope`). A ``.fifo`` topic publishes each client's
+messages in its own message group.
+
+Options (URL query keys, `SnsOptions` fields, ``-o KEY=VALUE``):
+
+- ``request_topic`` (default ``asyncmcp-requests``): where clients publish requests;
+- ``request_queue`` (default ``asyncmcp-sns-requests``): the server's queue, subscribed to ``request_topic``;
+- ``reply_topic`` (default ``asyncmcp-replies``): where this client's responses are published;
+- ``reply_queue`` (default ``asyncmcp-sns-replies``): the queue this client reads, subscribed to ``reply_topic``;
+- ``client_id``: this client's fixed id (needed with a filter policy); default a fresh one per session;
+- ``allow_reply``: comma-separated globs of reply topics the server may publish to (default
+  ``asyncmcp-*``: topic names at the server's own partition, region and account; an ``arn:`` pattern
+  matches whole ARNs);
+- ``check_route`` (default true): on connect, fail fast when the reply queue is not subscribed to the
+  reply topic, or its filter policy would not pass this client's id;
+- ``visibility_timeout`` (30), ``max_in_flight`` (64), ``wait_seconds`` (20), ``result_cache``,
+  ``result_ttl``, ``dead_letter_queue``, ``max_receive_count`` (5), ``payload_bucket``,
+  ``payload_threshold``: as for ``sqs`` (the server side is the same queue listener);
+- ``endpoint_url`` / ``region``: AWS endpoint (also ``AWS_ENDPOINT_URL`` / ``AWS_REGION``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import mcp_types as types
+
+from asyncmcp_cli import aws, codec, sns_envelope
+from asyncmcp_cli.allowlist import AllowList
+from asyncmcp_cli.errors import ConfigurationError
+from asyncmcp_cli.options import options_from, query_options
+from asyncmcp_cli.sns_topics import SnsTopics, filter_values, is_topic_arn, topic_name_of
+from asyncmcp_cli.sqs_queues import SqsQueues, queue_name_of
+from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
+from asyncmcp_cli.transports.queue_listener import QueueListener, listening
+from asyncmcp_cli.transports.queue_options import QueueTransportOptions, reply_attributes
+from asyncmcp_cli.types import TransportStreams
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REQUEST_TOPIC = "asyncmcp-requests"
+DEFAULT_REQUEST_QUEUE = "asyncmcp-sns-requests"
+DEFAULT_REPLY_TOPIC = "asyncmcp-replies"
+DEFAULT_REPLY_QUEUE = "asyncmcp-sns-replies"
+
+
+@dataclass
+class SnsOptions(QueueTransportOptions):
+    request_topic: str = DEFAULT_REQUEST_TOPIC
+    request_queue: str = DEFAULT_REQUEST_QUEUE
+    reply_topic: str = DEFAULT_REPLY_TOPIC
+    reply_queue: str = DEFAULT_REPLY_QUEUE
+    client_id: str | None = None
+    check_route: bool = True
+
+
+class SnsSqsTransport:
+    """MCP over SNS topics fanned out to SQS queues (AWS, moto, LocalStack)."""
+
+    scheme = "sns+sqs"
+
+    def __init__(self, options: SnsOptions | None = None, **overrides: Any) -> None:
+        self.options = options_from(SnsOptions, overrides, base=options)
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: Any) -> SnsSqsTransport:
+        return cls(**query_options(url, target="request_topic", overrides=overrides))
+
+    def describe(self) -> dict[str, Any]:
+        o = self.options
+        return {
+            "transport": self.scheme,
+            "request_topic": topic_name_of(o.request_topic),
+            "request_queue": queue_name_of(o.request_queue),
+            "reply_topic": topic_name_of(o.reply_topic),
+            "reply_queue": queue_name_of(o.reply_queue),
+            "endpoint": o.aws.resolved_endpoint or "AWS",
+            "region": o.aws.resolved_region,
+        }
+
+    @asynccontextmanager
+    async def listen(self) -> AsyncIterator[QueueListener]:
+        o = self.options
+        queues, topics, claims = SqsQueues(o.aws), SnsTopics(o.aws), o.claims
+        async with queues.running(), topics.running():
+            request_url = await queues.url_for(o.request_queue)
+            allow = AllowList.of(o.allow_reply, home=_as_topic_arn(await _queue_arn(o.aws, request_url)))
+
+            def admits(reply_to: str) -> bool:
+                return is_topic_arn(reply_to) and allow.admits(reply_to)
+
+            async def send_reply(reply_to: str, client_id: str, message: types.JSONRPCMessage) -> None:
+                body, attributes = await claims.shrink(codec.encode(message), reply_attributes(client_id, message))
+                await topics.publish(reply_to, body, attributes, group_id=client_id)
+
+            async with listening(
+                queues,
+                request_url,
+                send_reply,
+                admits=admits,
+                settings=o.poll_settings,
+                unwrap=sns_envelope.unwrap,
+                claims=claims,
+            ) as listener:
+                yield listener
+
+    @asynccontextmanager
+    async def connect(self, *, client_id: str | None = None) -> AsyncIterator[TransportStreams]:
+        o = self.options
+        client_id = client_id or o.client_id or new_client_id()
+        queues, topics = SqsQueues(o.aws), SnsTopics(o.aws)
+        async with queues.running(), topics.running():
+            request_arn = await topics.arn_for(o.request_topic, check=True)
+            reply_arn = await topics.arn_for(o.reply_topic)
+            reply_url = await queues.url_for(o.reply_queue)
+            if o.check_route:
+                await _check_reply_route(topics, reply_arn, reply_url, client_id)
+
+            claims = o.claims
+
+            async def send(body: str, attributes: dict[str, str]) -> None:
+                await topics.publish(request_arn, *await claims.shrink(body, attributes), group_id=client_id)
+
+            async with queue_client_streams(
+                queues,
+                send=send,
+                reply_url=reply_url,
+                reply_address=reply_arn,
+                client_id=client_id,
+                wait_seconds=o.wait_seconds,
+                unwrap=sns_envelope.unwrap,
+                claims=claims,
+            ) as streams:
+                yield streams
+
+
+async def _queue_arn(settings: aws.AwsSettings, url: str) -> str:
+    response = await aws.call(
+        aws.client("sqs", settings).get_queue_attributes, QueueUrl=url, AttributeNames=["QueueArn"]
+    )
+    return str(response["Attributes"]["QueueArn"])
+
+
+def _as_topic_arn(queue_arn: str) -> str:
+    """The server's home for the allow-list: topics in the same partition, region and account as its queue."""
+    parts = queue_arn.split(":")
+    parts[2] = "sns"
+    return ":".join(parts)
+
+
+async def _check_reply_route(topics: SnsTopics, reply_arn: str, reply_url: str, client_id: str) -> None:
+    """Fail now, not at the first timeout, when this client's responses could never arrive.
+
+    Skipped (with a debug line) when the credentials may not list subscriptions.
+    """
+    try:
+        subscription = await topics.subscription_of(reply_arn, await _queue_arn(topics.settings, reply_url))
+    except Exception as exc:  # a permission or listing problem: the check is a courtesy, not a requirement
+        logger.debug("could not check the reply route (%s); going on", exc)
+        return
+    topic, queue = topic_name_of(reply_arn), queue_name_of(reply_url)
+    if subscription is None:
+        raise ConfigurationError(
+            f"reply queue {queue!r} is not subscribed to reply topic {topic!r}, so no response could arrive; "
+            "run `asyncmcp provision` or subscribe it"
+        )
+    allowed = filter_values(subscription, codec.CLIENT_ID)
+    if allowed is not None and client_id not in allowed:
+        raise ConfigurationError(
+            f"reply queue {queue!r} only receives client id(s) {', '.join(allowed)} from topic {topic!r} "
+            f"(its filter policy), not {client_id!r}; use --client-id {allowed[0]} or another reply queue"
+        )

@@ -1,0 +1,118 @@
+"""Provisioning against a real moto server: what is made, idempotence, corrections, teardown."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from asyncmcp_cli import aws, codec, profiles, provision
+from asyncmcp_cli.local_aws import LocalEndpoint
+
+
+def spec(**choices: object) -> provision.Spec:
+    return provision.Spec(prefix=f"p{uuid.uuid4().hex[:10]}", **choices)  # type: ignore[arg-type]
+
+
+def queue_attributes(moto: LocalEndpoint, url: str) -> dict[str, str]:
+    return aws.client("sqs", moto.settings).get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+
+def subscription_attributes(moto: LocalEndpoint, topic_arn: str) -> list[dict[str, str]]:
+    sns = aws.client("sns", moto.settings)
+    found = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
+    return [sns.get_subscription_attributes(SubscriptionArn=s["SubscriptionArn"])["Attributes"] for s in found]
+
+
+def leftovers(moto: LocalEndpoint, prefix: str) -> list[str]:
+    sqs, sns, s3 = (aws.client(service, moto.settings) for service in ("sqs", "sns", "s3"))
+    queues = sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])
+    topics = [t["TopicArn"] for t in sns.list_topics()["Topics"] if f":{prefix}-" in t["TopicArn"]]
+    subscriptions = [
+        s["SubscriptionArn"] for s in sns.list_subscriptions()["Subscriptions"] if f":{prefix}-" in s["TopicArn"]
+    ]
+    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(prefix)]
+    return queues + topics + subscriptions + buckets
+
+
+def test_provision_makes_everything_the_transports_need(moto: LocalEndpoint) -> None:
+    choices = spec(bucket=True, max_receive_count=3)
+    result = provision.run("local", choices, endpoint_url=moto.url)
+    assert {s.action for s in result.steps} == {"create"}
+    p = choices.prefix
+    urls, arns = result.outcome.queue_urls, result.outcome.topic_arns
+
+    redrive = json.loads(queue_attributes(moto, urls[f"{p}-requests"])["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"].endswith(f":{p}-requests-dlq")
+    assert int(redrive["maxReceiveCount"]) == 3
+
+    policy = json.loads(queue_attributes(moto, urls[f"{p}-sns-requests"])["Policy"])
+    (statement,) = policy["Statement"]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == arns[f"{p}-requests"]
+
+    (server_sub,) = subscription_attributes(moto, arns[f"{p}-requests"])
+    assert server_sub["RawMessageDelivery"] == "true"
+    assert "FilterPolicy" not in server_sub or not json.loads(server_sub["FilterPolicy"])
+    (client_sub,) = subscription_attributes(moto, arns[f"{p}-replies"])
+    assert json.loads(client_sub["FilterPolicy"]) == {codec.CLIENT_ID: [f"{p}-client-1"]}
+
+    assert result.outcome.bucket == f"{p}-payloads-123456789012"
+    (rule,) = aws.client("s3", moto.settings).get_bucket_lifecycle_configuration(Bucket=result.outcome.bucket)["Rules"]
+    assert (rule["Filter"]["Prefix"], rule["Expiration"]["Days"]) == ("asyncmcp/payloads/", 1)
+    saved = profiles.load("local")
+    assert saved is not None and saved == result.profile
+    assert saved.transports["sqs"] == {
+        "request_queue": urls[f"{p}-requests"],
+        "reply_queue": urls[f"{p}-replies"],
+        "allow_reply": f"{p}-*",
+        "payload_bucket": result.outcome.bucket,
+    }
+    assert saved.transports["sns+sqs"]["client_id"] == f"{p}-client-1"
+    assert saved.roles["dlq"] == urls[f"{p}-requests-dlq"]
+    assert saved.endpoint_url == moto.url
+
+
+def test_provisioning_twice_changes_nothing_and_a_changed_spec_is_corrected(moto: LocalEndpoint) -> None:
+    choices = spec()
+    provision.run("local", choices, endpoint_url=moto.url, write_profile=False)
+    again = provision.run("local", choices, endpoint_url=moto.url, write_profile=False)
+    assert {s.action for s in again.steps} == {"exists"}
+
+    changed = provision.Spec(**{**choices.__dict__, "raw_delivery": False, "max_receive_count": 7})
+    result = provision.run("local", changed, endpoint_url=moto.url, write_profile=False)
+    updated = {(s.kind, s.name) for s in result.steps if s.action == "update"}
+    p = choices.prefix
+    assert updated == {
+        ("queue", f"{p}-requests"),
+        ("queue", f"{p}-sns-requests"),
+        ("subscription", f"{p}-requests → {p}-sns-requests"),
+        ("subscription", f"{p}-replies → {p}-sns-replies"),
+    }
+    redrive = json.loads(queue_attributes(moto, result.outcome.queue_urls[f"{p}-requests"])["RedrivePolicy"])
+    assert int(redrive["maxReceiveCount"]) == 7
+    (server_sub,) = subscription_attributes(moto, result.outcome.topic_arns[f"{p}-requests"])
+    assert server_sub["RawMessageDelivery"] == "false"
+
+
+def test_teardown_removes_everything_and_the_profile(moto: LocalEndpoint) -> None:
+    choices = spec(bucket=True, servers=2, clients=2, fifo=True)
+    provision.run("local", choices, endpoint_url=moto.url, profile_name="mine")
+    assert leftovers(moto, choices.prefix)
+    # the profile's record wins: teardown needs no flags beyond the target and the profile
+    result = provision.teardown("local", endpoint_url=moto.url, profile_name="mine")
+    assert {s.action for s in result.steps} == {"delete"}
+    assert result.profile_removed
+    assert leftovers(moto, choices.prefix) == []
+    assert "mine" not in profiles.names()
+    again = provision.teardown("local", choices, endpoint_url=moto.url, profile_name="mine")
+    assert {s.action for s in again.steps} == {"absent"}
+
+
+def test_a_bucket_with_objects_is_kept(moto: LocalEndpoint) -> None:
+    choices = spec(bucket=True, transports=("sqs",))
+    result = provision.run("local", choices, endpoint_url=moto.url, write_profile=False)
+    bucket = result.outcome.bucket
+    aws.client("s3", moto.settings).put_object(Bucket=bucket, Key="payload", Body=b"x")
+    down = provision.teardown("local", choices, endpoint_url=moto.url)
+    kept = [s for s in down.steps if s.kind == "bucket"]
+    assert [(s.action, s.name) for s in kept] == [("keep", bucket)]
