@@ -1,0 +1,314 @@
+"""One-shot `connect` commands: list and describe what a server offers, call a tool, read, get a prompt."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from asyncmcp_cli.cli._common import (
+    ExitCode,
+    JsonFlag,
+    console,
+    err_console,
+    fail,
+    print_json,
+    run,
+    setup_logging,
+    with_transport_options,
+)
+from asyncmcp_cli.cli.connect.app import connect_app
+from asyncmcp_cli.cli.connect.options import ClientOptions, with_client_options
+
+if TYPE_CHECKING:  # the SDK and Rich load only when a command runs, so `--help` stays quick
+    from mcp import Client
+
+    from asyncmcp_cli.catalog import Catalog
+    from asyncmcp_cli.cli.connect.activity import Activity
+
+T = TypeVar("T")
+
+Body = Callable[["Client", "Catalog", "Activity"], Awaitable[T]]
+
+Pairs = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="[KEY=VALUE]...",
+        help="Arguments. Values are converted to the types the tool's input schema declares "
+        "(count=3, flag=yes, tags=a,b or tags=a tags=b, point='{\"x\": 1}').",
+        show_default=False,
+    ),
+]
+ArgsJson = Annotated[
+    str | None,
+    typer.Option("--args-json", help="All arguments as one JSON object; KEY=VALUE words override its keys."),
+]
+NoValidate = Annotated[
+    bool,
+    typer.Option(
+        "--no-validate",
+        help="Send the arguments as typed (values parsed as JSON where they parse) without fetching the "
+        "tool's schema first.",
+    ),
+]
+
+
+def run_with_client(client: ClientOptions, body: Body[T]) -> T:
+    """Connect as `client` says, run `body`, turn failures into one line and an exit code.
+
+    Ctrl-C cancels the request that is running (the server is told) and exits 130.
+    """
+    from pydantic import ValidationError
+
+    from asyncmcp_cli.catalog import Catalog
+    from asyncmcp_cli.cli.connect.activity import Activity
+    from asyncmcp_cli.cli.connect.interrupt import Interrupted, interruptible
+    from asyncmcp_cli.targets import open_target
+
+    setup_logging(client.log_level)
+    activity = Activity(err_console, quiet=client.quiet)
+
+    async def main() -> T:
+        target = client.target()
+        async with open_target(target, **client.client_kwargs(), **activity.client_callbacks()) as mcp:
+            return await interruptible(lambda: body(mcp, Catalog(mcp), activity))
+
+    try:
+        return run(main)
+    except Interrupted:
+        raise fail("cancelled", ExitCode.INTERRUPTED) from None
+    except ValidationError as exc:
+        raise fail(
+            f"the server's answer does not fit the protocol: {exc.errors()[0]['msg']}", ExitCode.PROTOCOL
+        ) from None
+
+
+def check_words(pairs: list[str] | None, args_json: str | None) -> None:
+    """Refuse malformed KEY=VALUE words and --args-json before connecting: no round trip for a typo."""
+    from asyncmcp_cli.arguments import parse_json_object, split_pairs
+    from asyncmcp_cli.errors import UsageError
+
+    try:
+        split_pairs(pairs or [])
+        parse_json_object(args_json)
+    except UsageError as exc:
+        raise fail(str(exc), ExitCode.USAGE) from None
+
+
+@connect_app.command("tools")
+@with_transport_options
+@with_client_options
+def list_tools(*, json_output: JsonFlag = False, client: ClientOptions) -> None:
+    """List the server's tools: name, description, arguments (? = optional), task support."""
+
+    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
+        with activity.running("listing tools"):
+            return await catalog.tools()
+
+    tools = run_with_client(client, body)
+    from asyncmcp_cli.cli.connect import render
+
+    if json_output:
+        print_json(render.as_json(tools))
+    else:
+        console.print(render.tools_table(tools))
+
+
+@connect_app.command("schema")
+@with_transport_options
+@with_client_options
+def show_schema(
+    name: Annotated[str, typer.Argument(help="The tool to describe.")],
+    *,
+    json_output: JsonFlag = False,
+    client: ClientOptions,
+) -> None:
+    """Show one tool in full: its arguments with their types, and its input and output schemas."""
+
+    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
+        with activity.running("listing tools"):
+            return await catalog.tool(name)
+
+    tool = run_with_client(client, body)
+    from asyncmcp_cli.cli.connect import render
+
+    if json_output:
+        print_json(render.as_json(tool))
+    else:
+        console.print(render.tool_schema(tool))
+
+
+@connect_app.command("call")
+@with_transport_options
+@with_client_options
+def call_tool(
+    name: Annotated[str, typer.Argument(help="The tool to call.")],
+    arguments: Pairs = None,
+    *,
+    args_json: ArgsJson = None,
+    no_validate: NoValidate = False,
+    no_wait: Annotated[
+        bool,
+        typer.Option(
+            "--no-wait",
+            help="Send the request and exit at once, printing a receipt; `connect collect RECEIPT` prints the "
+            "answer later, from any machine that reaches the reply queue (queue transports only; implies "
+            "--no-validate, as the server need not be running yet).",
+        ),
+    ] = False,
+    json_output: JsonFlag = False,
+    client: ClientOptions,
+) -> None:
+    """Call a tool and print its result; progress and server log messages are shown while it runs.
+
+    Exits 1 when the tool reports an error (isError).
+    """
+    if no_wait:
+        from asyncmcp_cli.cli.connect.later import fire_tool_call
+
+        fire_tool_call(client, name, arguments or [], args_json=args_json, json_output=json_output)
+        return
+
+    from asyncmcp_cli.arguments import build_arguments
+
+    check_words(arguments, args_json)
+
+    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
+        if no_validate:
+            prepared = build_arguments(arguments or [], args_json=args_json)
+        else:
+            with activity.running("listing tools"):
+                prepared = await catalog.tool_arguments(name, arguments or [], args_json)
+        with activity.running(f"calling {name}"):
+            return await mcp.call_tool(name, prepared, progress_callback=activity.progress)
+
+    result = run_with_client(client, body)
+    from asyncmcp_cli.cli.connect import render
+
+    if json_output:
+        print_json(render.as_json(result))
+    else:
+        render.print_call_result(result, console, err_console)
+    if result.is_error:
+        raise typer.Exit(int(ExitCode.TOOL_ERROR))
+
+
+@connect_app.command("resources")
+@with_transport_options
+@with_client_options
+def list_resources(*, json_output: JsonFlag = False, client: ClientOptions) -> None:
+    """List the server's resources."""
+
+    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
+        with activity.running("listing resources"):
+            return await catalog.resources()
+
+    resources = run_with_client(client, body)
+    from asyncmcp_cli.cli.connect import render
+
+    if json_output:
+        print_json(render.as_json(resources))
+    else:
+        console.print(render.resources_table(resources))
+
+
+@connect_app.command("templates")
+@with_transport_options
+@with_client_options
+def list_templates(*, json_output: JsonFlag = False, client: ClientOptions) -> None:
+    """List the server's resource templates (URI patterns to `read`)."""
+
+    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
+        with activity.running("listing resource templates"):
+            return await catalog.templates()
+
+    templates = run_with_client(client, body)
+    from asyncmcp_cli.cli.connect import render
+
+    if json_output:
+        print_json(render.as_json(templates))
+    else:
+        console.print(render.templates_table(templates))
+
+
+@connect_app.command("read")
+@with_transport_options
+@with_client_options
+def read_resource(
+    uri: Annotated[str, typer.Argument(help="The resource URI (from `resources`, or a template filled in).")],
+    *,
+    json_output: JsonFlag = False,
+    client: ClientOptions,
+) -> None:
+    """Read a resource and print its contents (text as text; binary contents noted with type and size)."""
+
+    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
+        with activity.running(f"reading {uri}"):
+            return await mcp.read_resource(uri)
+
+    result = run_with_client(client, body)
+    from asyncmcp_cli.cli.connect import render
+
+    if json_output:
+        print_json(render.as_json(result))
+    else:
+        render.print_read_result(result, console)
+
+
+@connect_app.command("prompts")
+@with_transport_options
+@with_client_options
+def list_prompts(*, json_output: JsonFlag = False, client: ClientOptions) -> None:
+    """List the server's prompts and their arguments."""
+
+    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
+        with activity.running("listing prompts"):
+            return await catalog.prompts()
+
+    prompts = run_with_client(client, body)
+    from asyncmcp_cli.cli.connect import render
+
+    if json_output:
+        print_json(render.as_json(prompts))
+    else:
+        console.print(render.prompts_table(prompts))
+
+
+@connect_app.command("prompt")
+@with_transport_options
+@with_client_options
+def get_prompt(
+    name: Annotated[str, typer.Argument(help="The prompt to get.")],
+    arguments: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[KEY=VALUE]...", help="Prompt arguments (text).", show_default=False),
+    ] = None,
+    *,
+    no_validate: Annotated[
+        bool, typer.Option("--no-validate", help="Send the arguments without checking them against the listing.")
+    ] = False,
+    json_output: JsonFlag = False,
+    client: ClientOptions,
+) -> None:
+    """Get a prompt with its arguments filled in and print its messages."""
+    from asyncmcp_cli.arguments import split_pairs
+
+    check_words(arguments, None)
+
+    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
+        if no_validate:
+            values = dict(split_pairs(arguments or []))
+        else:
+            with activity.running("listing prompts"):
+                values = await catalog.prompt_arguments(name, arguments or [])
+        with activity.running(f"getting prompt {name}"):
+            return await mcp.get_prompt(name, values)
+
+    result = run_with_client(client, body)
+    from asyncmcp_cli.cli.connect import render
+
+    if json_output:
+        print_json(render.as_json(result))
+    else:
+        render.print_prompt_result(result, console)

@@ -1,0 +1,224 @@
+"""Fire now, collect later: `connect call --no-wait` and `connect collect`."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from asyncmcp_cli.cli._common import (
+    ExitCode,
+    JsonFlag,
+    LogLevel,
+    TransportOptions,
+    console,
+    err_console,
+    fail,
+    print_json,
+    run,
+    setup_logging,
+    with_transport_options,
+)
+from asyncmcp_cli.cli.connect.app import connect_app
+from asyncmcp_cli.cli.connect.options import ClientOptions
+
+if TYPE_CHECKING:
+    import mcp_types as types
+
+    from asyncmcp_cli.deferred import Collected, Reply
+    from asyncmcp_cli.receipts import Receipt
+
+
+def fire_tool_call(
+    client: ClientOptions, name: str, pairs: list[str], *, args_json: str | None, json_output: bool
+) -> None:
+    """Send a tools/call without waiting; print the receipt (alone on stdout) and how to collect it."""
+    from asyncmcp_cli.arguments import build_arguments
+    from asyncmcp_cli.cli.connect.commands import check_words
+    from asyncmcp_cli.deferred import fire
+    from asyncmcp_cli.errors import ConfigurationError
+
+    setup_logging(client.log_level)
+    check_words(pairs, args_json)
+    if client.era not in (None, "stateless"):
+        raise fail("--no-wait sends a stateless-era request; --era handshake needs a live session", ExitCode.USAGE)
+
+    async def main() -> Receipt:
+        arguments = build_arguments(pairs, args_json=args_json)
+        target = client.target()
+        if target.transport is None:
+            raise ConfigurationError(f"--no-wait needs a queue transport (sqs), not {target.label()}")
+        return await fire(
+            target.transport, lambda mcp: mcp.call_tool(name, arguments), client_id=client.client_id, name=name
+        )
+
+    receipt = run(main)
+    if json_output:
+        print_json(receipt.to_dict() | {"receipt": receipt.encode()})
+        return
+    err_console.print(
+        f"[green]sent[/] tools/call {name} · not waiting for the answer\n"
+        f"  client id    {receipt.client_id}\n"
+        f"  request id   {receipt.request_id}\n"
+        f"  reply queue  {receipt.reply_queue}",
+        highlight=False,
+    )
+    console.print(receipt.encode(), soft_wrap=True, highlight=False)
+    err_console.print("collect the answer with: asyncmcp connect collect RECEIPT", highlight=False)
+
+
+@connect_app.command("collect")
+@with_transport_options
+def collect_reply(
+    receipt_text: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[RECEIPT]",
+            help="The receipt `call --no-wait` printed (compact or JSON); '-' reads it from stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    *,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--client-id",
+            help="Instead of a receipt: collect the answers for this client id from the --reply-queue.",
+        ),
+    ] = None,
+    request_id: Annotated[
+        str | None, typer.Option("--request-id", help="With --client-id: only the answer to this request id.")
+    ] = None,
+    wait: Annotated[
+        float, typer.Option("--wait", metavar="SECONDS", help="Wait up to SECONDS for the answer to arrive.")
+    ] = 0.0,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Leave the answer on the queue (collect it again later).")
+    ] = False,
+    json_output: JsonFlag = False,
+    log_level: LogLevel = "warning",
+    options: TransportOptions,
+) -> None:
+    """Print the answer to a request sent with `call --no-wait`, if it has arrived.
+
+    Reads the reply queue for the receipt's client id and request id and leaves
+    every other message there. Exits 7 when the answer is not there yet.
+    """
+    from asyncmcp_cli.cli.connect.activity import Activity
+    from asyncmcp_cli.deferred import collect
+
+    setup_logging(log_level)
+    if receipt_text and client_id:
+        raise fail("give a RECEIPT or --client-id, not both", ExitCode.USAGE)
+    if not receipt_text and not client_id:
+        raise fail("give the RECEIPT that `call --no-wait` printed, or --client-id", ExitCode.USAGE)
+    activity = Activity(err_console)
+
+    async def main() -> tuple[Receipt, Collected]:
+        receipt = _receipt_from(receipt_text, client_id, request_id, options)
+        with activity.running(f"waiting for the answer to {_what(receipt)}" if wait else "looking for the answer"):
+            return receipt, await collect(receipt, wait=wait, keep=keep)
+
+    receipt, collected = run(main)
+    if json_output:
+        print_json(_as_json(receipt, collected))
+    elif not collected.replies:
+        err_console.print(
+            f"not answered yet: {_what(receipt)}"
+            + (f" (sent {receipt.sent_at})" if receipt.sent_at else "")
+            + "; try again later, or wait with --wait SECONDS",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        for reply in collected.replies:
+            _print_reply(reply, many=len(collected.replies) > 1)
+    raise typer.Exit(int(_exit_code(collected)))
+
+
+def _receipt_from(
+    text: str | None, client_id: str | None, request_id: str | None, options: TransportOptions
+) -> Receipt:
+    from asyncmcp_cli.receipts import Receipt
+
+    if text:
+        return Receipt.parse(sys.stdin.read() if text == "-" else text)
+    assert client_id is not None
+    from asyncmcp_cli.transports.sqs import SqsTransport
+
+    transport = options.resolve()
+    if not isinstance(transport, SqsTransport):
+        raise fail(f"collect reads an SQS reply queue; {transport.scheme!r} has none", ExitCode.CONFIGURATION)
+    o = transport.options
+    return Receipt(
+        transport="sqs",
+        reply_queue=o.reply_queue,
+        client_id=client_id,
+        request_id=request_id,
+        endpoint=o.aws.resolved_endpoint,
+        region=o.aws.resolved_region,
+    )
+
+
+def _what(receipt: Receipt) -> str:
+    method = receipt.method or "request"
+    name = f" {receipt.name}" if receipt.name else ""
+    rid = f" (id {receipt.request_id})" if receipt.request_id is not None else f" for client {receipt.client_id}"
+    return f"{method}{name}{rid}"
+
+
+def _print_reply(reply: Reply, *, many: bool) -> None:
+    from asyncmcp_cli.cli.connect import render
+
+    if many:
+        err_console.print(f"[dim]── answer to request {reply.request_id}[/]", highlight=False)
+    if reply.error is not None:
+        err_console.print(f"[bold red]error:[/] {render.error_line(reply.error)}", highlight=False, soft_wrap=True)
+        return
+    call = _as_call_result(reply)
+    if call is not None:
+        render.print_call_result(call, console, err_console)
+    else:
+        console.print_json(data=reply.result)
+
+
+def _as_call_result(reply: Reply) -> types.CallToolResult | None:
+    import mcp_types as types
+
+    if reply.receipt.method not in (None, "tools/call") or "content" not in reply.result:
+        return None
+    try:
+        return types.CallToolResult.model_validate(reply.result, by_name=False)
+    except ValueError:
+        return None
+
+
+def _exit_code(collected: Collected) -> ExitCode:
+    if not collected.replies:
+        return ExitCode.PENDING
+    if any(reply.error is not None for reply in collected.replies):
+        return ExitCode.PROTOCOL
+    if any((call := _as_call_result(reply)) is not None and call.is_error for reply in collected.replies):
+        return ExitCode.TOOL_ERROR
+    return ExitCode.OK
+
+
+def _as_json(receipt: Receipt, collected: Collected) -> dict[str, Any]:
+    from asyncmcp_cli.cli.connect import render
+
+    replies = []
+    for reply in collected.replies:
+        entry: dict[str, Any] = {"request_id": reply.request_id}
+        if reply.error is not None:
+            entry["error"] = render.as_json(reply.error)
+        else:
+            entry["result"] = reply.result
+        replies.append(entry)
+    return {
+        "status": "answered" if collected.replies else "pending",
+        "client_id": receipt.client_id,
+        "request_id": receipt.request_id,
+        "replies": replies,
+        "notifications": [render.as_json(n) for n in collected.notifications],
+    }

@@ -1,0 +1,185 @@
+"""The options every `connect` command shares, bundled into one `ClientOptions`."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from asyncmcp_cli.cli._common import TransportOptions, parse_key_values
+
+if TYPE_CHECKING:
+    from asyncmcp_cli.targets import Target
+
+T = TypeVar("T")
+
+PANEL = "Client"
+
+
+@dataclass
+class ClientOptions:
+    """How to reach the server and how to talk to it."""
+
+    transport: TransportOptions
+    stdio: str | None
+    env: list[str] | None
+    era: str | None
+    timeout: float
+    client_id: str | None
+    server_log: str
+    quiet: bool
+    log_level: str
+
+    def target(self) -> Target:
+        """``--stdio`` wins; an ``http(s)://`` ``--transport`` is a streamable HTTP server; else the registry."""
+        from asyncmcp_cli.targets import Target, is_http_url
+
+        if self.stdio:
+            return Target.for_stdio(self.stdio, env=parse_key_values(self.env or [], what="--env"))
+        if is_http_url(self.transport.transport):
+            return Target.for_url(self.transport.transport)
+        return Target.for_transport(self.transport.resolve())
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """`open_target` keywords (without the callbacks, which belong to the display)."""
+        kwargs: dict[str, Any] = {"era": self.era, "client_id": self.client_id, "timeout": self.timeout}
+        if self.server_log != "off":
+            kwargs["log_level"] = self.server_log
+        return kwargs
+
+
+def _option(name: str, default: Any, annotation: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+_CLIENT_PARAMETERS = [
+    _option(
+        "stdio",
+        None,
+        Annotated[
+            str | None,
+            typer.Option(
+                "--stdio",
+                metavar="COMMAND",
+                help="Talk to an ordinary MCP server started as COMMAND over stdio (quoted, e.g. "
+                "--stdio 'uvx mcp-server-time'). For a streamable HTTP server, pass its URL as --transport.",
+                rich_help_panel="Transport",
+            ),
+        ],
+    ),
+    _option(
+        "env",
+        None,
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                "--env",
+                metavar="KEY=VALUE",
+                help="Set an environment variable for the --stdio server (repeatable); it also inherits this shell's.",
+                rich_help_panel="Transport",
+            ),
+        ],
+    ),
+    _option(
+        "era",
+        None,
+        Annotated[
+            str | None,
+            typer.Option(
+                "--era",
+                envvar="ASYNCMCP_ERA",
+                help="Protocol era: stateless (2026-07-28, no handshake), handshake (2025-11-25 initialize), or "
+                "auto (ask the server). Default: stateless over async transports, auto over stdio and HTTP.",
+                rich_help_panel=PANEL,
+            ),
+        ],
+    ),
+    _option(
+        "timeout",
+        60.0,
+        Annotated[
+            float,
+            typer.Option(
+                "--timeout", envvar="ASYNCMCP_TIMEOUT", help="Seconds to wait for each answer.", rich_help_panel=PANEL
+            ),
+        ],
+    ),
+    _option(
+        "client_id",
+        None,
+        Annotated[
+            str | None,
+            typer.Option(
+                "--client-id",
+                envvar="ASYNCMCP_CLIENT_ID",
+                help="This client's id on the channel (default: a new random id).",
+                rich_help_panel=PANEL,
+            ),
+        ],
+    ),
+    _option(
+        "server_log",
+        "info",
+        Annotated[
+            str,
+            typer.Option(
+                "--server-log",
+                metavar="LEVEL",
+                envvar="ASYNCMCP_SERVER_LOG",
+                help="Ask the server for its log messages at this level and above (debug, info, warning, error, "
+                "or off); they are shown as they arrive.",
+                rich_help_panel=PANEL,
+            ),
+        ],
+    ),
+    _option(
+        "quiet",
+        False,
+        Annotated[
+            bool,
+            typer.Option("--quiet", "-q", help="Do not show progress and server messages.", rich_help_panel=PANEL),
+        ],
+    ),
+    _option(
+        "log_level",
+        "warning",
+        Annotated[
+            str,
+            typer.Option(
+                "--log-level",
+                envvar="ASYNCMCP_LOG_LEVEL",
+                help="This program's own log level: debug, info, warning, error.",
+                case_sensitive=False,
+                rich_help_panel=PANEL,
+            ),
+        ],
+    ),
+]
+
+_CLIENT_NAMES = [p.name for p in _CLIENT_PARAMETERS]
+
+
+def with_client_options(command: Callable[..., T]) -> Callable[..., T]:
+    """Give a command the client options as `client: ClientOptions`.
+
+    Use under `with_transport_options`, which supplies the `options` this
+    wrapper folds into `ClientOptions.transport`.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "client"]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, options: TransportOptions, **kwargs: Any) -> T:
+        picked = {name: kwargs.pop(name) for name in _CLIENT_NAMES}
+        return command(*args, client=ClientOptions(transport=options, **picked), **kwargs)
+
+    transport_slot = _option("options", inspect.Parameter.empty, TransportOptions)
+    parameters = own + _CLIENT_PARAMETERS + [transport_slot]
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    del wrapper.__wrapped__  # so the next decorator reads this signature, not the original's
+    return wrapper

@@ -1,0 +1,287 @@
+"""Fire now, collect later: send a request without waiting, read its answer from the reply queue afterwards.
+
+The point of an asynchronous transport is that a client need not stay
+connected. `fire` puts one request on the request queue and returns a
+`Receipt`; the server may not even be running yet. `collect` reads the reply
+queue, from any process or machine that can reach it, for the answer that
+receipt names.
+
+The request is the one the SDK's own client would send in the stateless era
+(2026-07-28): it is built by `mcp.Client` itself, over a stream pair that
+captures the message instead of sending it, so the ``_meta`` envelope
+(protocol version, client info, capabilities) is the SDK's, not a copy. Only
+its JSON-RPC id is replaced, by a random one, so that several requests fired
+under one client id never collide.
+
+A reply queue may be shared. `collect` takes only messages for its client id
+(and request id); every other message it meets while scanning is held for at
+most one scan and then made visible again at once, for its own client.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp import Client
+from mcp.shared.message import SessionMessage
+
+from asyncmcp_cli import aws, codec
+from asyncmcp_cli.client import ERAS
+from asyncmcp_cli.errors import ConfigurationError, TransportError
+from asyncmcp_cli.receipts import Receipt
+from asyncmcp_cli.sqs_queues import Received, SqsQueues
+from asyncmcp_cli.targets import CLIENT_INFO
+from asyncmcp_cli.transports.base import Transport
+from asyncmcp_cli.transports.queue_client import new_client_id
+from asyncmcp_cli.types import TransportStreams
+
+logger = logging.getLogger(__name__)
+
+HOLD_SECONDS = 10
+"""Another client's message stays hidden from it at most this long while a scan passes over it."""
+
+SCAN_POLL_SECONDS = 1
+"""Long-poll length of one scan step; a scan ends at the first step that finds nothing."""
+
+MAX_SCAN = 2000
+"""Messages one scan looks at before it gives up on finding the answer this time."""
+
+Ask = Callable[[Client], Awaitable[Any]]
+"""What to ask, as a call on an SDK client: ``lambda c: c.call_tool("add", {"a": 1, "b": 2})``."""
+
+
+@dataclass
+class Reply:
+    """An answer found on the reply queue."""
+
+    receipt: Receipt
+    message: types.JSONRPCResponse | types.JSONRPCError
+    sent_at_ms: int | None = None
+
+    @property
+    def request_id(self) -> types.RequestId | None:
+        return self.message.id
+
+    @property
+    def error(self) -> types.ErrorData | None:
+        return self.message.error if isinstance(self.message, types.JSONRPCError) else None
+
+    @property
+    def result(self) -> dict[str, Any]:
+        return self.message.result if isinstance(self.message, types.JSONRPCResponse) else {}
+
+
+@dataclass
+class Collected:
+    """What one `collect` found: the answers (none yet when empty) and notifications for the client."""
+
+    replies: list[Reply] = field(default_factory=list)
+    notifications: list[types.JSONRPCNotification] = field(default_factory=list)
+
+
+# -- firing -------------------------------------------------------------------
+
+
+async def fire(
+    transport: Transport,
+    ask: Ask,
+    *,
+    client_id: str | None = None,
+    name: str | None = None,
+) -> Receipt:
+    """Send the request `ask` makes over `transport` without waiting for its answer."""
+    channel = _sqs_channel(transport)
+    request = await sdk_request(ask)
+    request = request.model_copy(update={"id": uuid.uuid4().hex[:16]})
+    client_id = client_id or new_client_id()
+    queues = SqsQueues(channel.aws)
+    async with queues.running():
+        request_url = await queues.url_for(channel.request_queue)
+        reply_url = await queues.url_for(channel.reply_queue, create=channel.create_reply_queue)
+        attributes = {codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_url, codec.METHOD: request.method}
+        await queues.send(request_url, codec.encode(request), attributes)
+    return Receipt(
+        transport=transport.scheme,
+        reply_queue=reply_url,
+        client_id=client_id,
+        request_id=request.id,
+        method=request.method,
+        name=name,
+        request_queue=request_url,
+        endpoint=channel.aws.resolved_endpoint,
+        region=channel.aws.resolved_region,
+        sent_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+async def sdk_request(ask: Ask) -> types.JSONRPCRequest:
+    """The request the SDK's client writes for `ask`, in the stateless era, captured instead of sent."""
+    capture = _Capture()
+    client = Client(capture.streams(), mode=ERAS["stateless"], cache=None, client_info=CLIENT_INFO)
+    async with client, anyio.create_task_group() as tg:
+
+        async def ask_and_forget() -> None:
+            await ask(client)
+
+        tg.start_soon(ask_and_forget)
+        request = await capture.first_request()
+        tg.cancel_scope.cancel()  # the SDK's courtesy cancellation goes into the capture and is dropped
+    return request
+
+
+class _Capture:
+    """A stream pair for `mcp.Client` that keeps what the client writes and never answers."""
+
+    def __init__(self) -> None:
+        self._requests, self._written = anyio.create_memory_object_stream[types.JSONRPCRequest](1)
+
+    @asynccontextmanager
+    async def streams(self) -> AsyncIterator[TransportStreams]:
+        to_client, from_server = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+        to_server, from_client = anyio.create_memory_object_stream[SessionMessage](0)
+
+        async def keep() -> None:
+            async for session_message in from_client:
+                if isinstance(session_message.message, types.JSONRPCRequest):
+                    self._requests.send_nowait(session_message.message)
+                # anything after the first request (the courtesy cancel) is dropped
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(keep)
+            try:
+                yield from_server, to_server
+            finally:
+                tg.cancel_scope.cancel()
+                for stream in (to_client, from_server, to_server, from_client, self._requests):
+                    stream.close()
+
+    async def first_request(self) -> types.JSONRPCRequest:
+        with self._written:
+            return await self._written.receive()
+
+
+# -- collecting ---------------------------------------------------------------
+
+
+async def collect(receipt: Receipt, *, wait: float = 0.0, keep: bool = False) -> Collected:
+    """Read the reply queue for `receipt`'s answer, waiting up to `wait` seconds for it.
+
+    An answer found is deleted from the queue (``keep`` leaves it for another
+    collect). With a receipt that names no request id, every answer for the
+    client id that is there now is taken. Notifications addressed to the client
+    id are consumed and returned alongside.
+    """
+    if receipt.transport != "sqs":
+        raise ConfigurationError(f"collecting from a {receipt.transport!r} receipt is not supported (only sqs)")
+    queues = SqsQueues(aws.AwsSettings(endpoint_url=receipt.endpoint, region=receipt.region))
+    collected = Collected()
+    async with queues.running():
+        url = await queues.url_for(receipt.reply_queue)
+        deadline = anyio.current_time() + max(0.0, wait)
+        while True:
+            await _scan(queues, url, receipt, collected, keep=keep)
+            if collected.replies or anyio.current_time() >= deadline:
+                return collected
+
+
+async def _scan(queues: SqsQueues, url: str, receipt: Receipt, collected: Collected, *, keep: bool) -> None:
+    """One pass over the queue: take what is ours; hold the rest until the pass ends, then hand it back."""
+    held: list[str] = []
+    seen = 0
+    wanted = None if receipt.request_id is None else str(receipt.request_id)
+    try:
+        while seen < MAX_SCAN:
+            batch = await queues.receive(url, wait_seconds=SCAN_POLL_SECONDS, visibility_timeout=HOLD_SECONDS)
+            if not batch:
+                return
+            seen += len(batch)
+            for received in batch:
+                taken = await _take(queues, url, received, receipt, wanted, collected, keep=keep)
+                if not taken:
+                    held.append(received.receipt_handle)
+            if wanted is not None and collected.replies:
+                return
+        logger.info("looked at %d messages on %s without finding the answer; stopping this pass", seen, url)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await _hand_back(queues, url, held)
+
+
+async def _take(
+    queues: SqsQueues,
+    url: str,
+    received: Received,
+    receipt: Receipt,
+    wanted: str | None,
+    collected: Collected,
+    *,
+    keep: bool,
+) -> bool:
+    """Keep `received` if it is ours; False when it belongs to someone else."""
+    if received.attributes.get(codec.CLIENT_ID) != receipt.client_id:
+        return False
+    try:
+        message = codec.decode(received.body)
+    except codec.DecodeError:
+        return False
+    if isinstance(message, types.JSONRPCNotification):
+        collected.notifications.append(message)
+        await queues.delete(url, received.receipt_handle)
+        return True
+    if not isinstance(message, (types.JSONRPCResponse, types.JSONRPCError)):
+        return False
+    if wanted is not None and str(message.id) != wanted:
+        return False  # another request of the same client: left for its own collect
+    duplicate = any(str(reply.request_id) == str(message.id) for reply in collected.replies)
+    if not duplicate:
+        collected.replies.append(Reply(receipt, message, received.sent_at_ms))
+    if keep and not duplicate:
+        await queues.change_visibility(url, received.receipt_handle, 0)
+    else:
+        await queues.delete(url, received.receipt_handle)  # taken, or an at-least-once duplicate of it
+    return True
+
+
+async def _hand_back(queues: SqsQueues, url: str, receipts: list[str]) -> None:
+    async with anyio.create_task_group() as tg:
+        for handle in receipts:
+            tg.start_soon(_make_visible, queues, url, handle)
+
+
+async def _make_visible(queues: SqsQueues, url: str, handle: str) -> None:
+    try:
+        await queues.change_visibility(url, handle, 0)
+    except TransportError as exc:
+        logger.debug("could not hand a message back at once (%s); it reappears in %ss", exc, HOLD_SECONDS)
+
+
+# -- channels -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SqsChannel:
+    aws: aws.AwsSettings
+    request_queue: str
+    reply_queue: str
+    create_reply_queue: bool
+
+
+def _sqs_channel(transport: Transport) -> _SqsChannel:
+    """Where to send and where answers arrive, for transports that can fire and collect."""
+    from asyncmcp_cli.transports.sqs import SqsTransport
+
+    if not isinstance(transport, SqsTransport):
+        raise ConfigurationError(
+            f"fire-and-collect needs a queue transport (sqs), not {transport.scheme!r}: "
+            "other transports answer only while the client is connected"
+        )
+    o = transport.options
+    return _SqsChannel(o.aws, o.request_queue, o.reply_queue, o.create_reply_queue)
