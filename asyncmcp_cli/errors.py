@@ -12,7 +12,8 @@ library and re-raised from the original, so callers only ever catch these::
     │   ├── CredentialsError            no or rejected credentials
     │   ├── QueueNotFoundError          the named queue does not exist
     │   └── PayloadTooLargeError        a message exceeds the channel's limit
-    └── ReplyAddressRefusedError    a client asked for a reply address outside the allow-list
+    ├── ReplyAddressRefusedError    a client asked for a reply address outside the allow-list
+    └── UsageError                  a request the user typed cannot be sent (unknown tool, bad arguments)
 """
 
 from __future__ import annotations
@@ -62,3 +63,7 @@ class PayloadTooLargeError(TransportError):
 
 class ReplyAddressRefusedError(AsyncMCPError):
     """A client declared a reply address that the server's allow-list does not admit."""
+
+
+class UsageError(AsyncMCPError):
+    """What the user asked for cannot be sent as typed: an unknown name, arguments the schema refuses."""

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from asyncmcp_cli import aws
+from asyncmcp_cli.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ def local_endpoint(host: str = "127.0.0.1", port: int = 0) -> Iterator[LocalEndp
         raise RuntimeError("the embedded endpoint needs moto[server]: pip install 'moto[server]'") from exc
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
+    if port:
+        _check_free(host, port)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     bound_host, bound_port = server.get_host_and_port()
@@ -57,6 +60,19 @@ def local_endpoint(host: str = "127.0.0.1", port: int = 0) -> Iterator[LocalEndp
         yield LocalEndpoint(f"http://{bound_host}:{bound_port}")
     finally:
         server.stop()
+
+
+def _check_free(host: str, port: int) -> None:
+    """Fail clearly on a taken port: moto's thread would die and leave start() waiting forever."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); is `asyncmcp local` already running? "
+                "Pick another --port, or 0 for a free one"
+            ) from None
 
 
 @contextmanager

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 from mcp.server.lowlevel.server import Server
 from mcp.server.runner import serve_dual_era_loop
 
-from asyncmcp_cli.transports.base import Connection, Transport
+from asyncmcp_cli.transports.base import Connection, HostingTransport, Listener, Transport
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,7 @@ async def serve(
     shutdown = shutdown or anyio.Event()
     init_options = server.create_initialization_options()
     async with (
-        server.lifespan(server) as lifespan_state,
-        transport.listen() as listener,
+        _listening(server, transport) as (lifespan_state, listener),
         anyio.create_task_group() as sessions,
     ):
 
@@ -67,6 +67,17 @@ async def serve(
             logger.warning("%d request(s) unfinished; left on the channel for redelivery", unfinished)
         sessions.cancel_scope.cancel()
     return unfinished
+
+
+@asynccontextmanager
+async def _listening(server: Server[Any], transport: Transport) -> AsyncIterator[tuple[Any, Listener]]:
+    """(lifespan state, listener); a `HostingTransport` runs the server (and its lifespan) itself."""
+    if isinstance(transport, HostingTransport):
+        async with transport.host_server(server) as listener:
+            yield None, listener
+        return
+    async with server.lifespan(server) as lifespan_state, transport.listen() as listener:
+        yield lifespan_state, listener
 
 
 async def serve_until_signalled(server: Server[Any], transport: Transport, **kwargs: Any) -> int:

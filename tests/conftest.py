@@ -21,6 +21,13 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(autouse=True)
+def isolated_profiles(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test (and the CLI subprocesses it starts) away from the user's own asyncmcp profiles."""
+    monkeypatch.setenv("ASYNCMCP_CONFIG_DIR", str(tmp_path_factory.mktemp("asyncmcp-config")))
+    monkeypatch.delenv("ASYNCMCP_PROFILE", raising=False)
+
+
 @pytest.fixture(scope="session")
 def moto() -> Iterator[local_aws.LocalEndpoint]:
     """moto's server over real HTTP on 127.0.0.1, on a free port, for the whole session."""

@@ -5,7 +5,10 @@ from __future__ import annotations
 import typer
 
 from asyncmcp_cli import __version__
-from asyncmcp_cli.cli import connect, local, quickstart, serve
+from asyncmcp_cli.cli import bench, connect, local, quickstart, serve
+from asyncmcp_cli.cli import provision as provision_command
+from asyncmcp_cli.cli import proxy as proxy_command
+from asyncmcp_cli.cli import tail as tail_command
 
 app = typer.Typer(
     name="asyncmcp",
@@ -32,8 +35,12 @@ def _root(
 
 serve.register(app)
 connect.register(app)
+proxy_command.register(app)
 local.register(app)
 quickstart.register(app)
+bench.register(app)
+provision_command.register(app)
+tail_command.register(app)
 
 
 def main() -> None:

@@ -36,6 +36,10 @@ class ExitCode(IntEnum):
     UNREACHABLE = 4
     TIMEOUT = 5
     PROTOCOL = 6
+    PENDING = 7
+    """`connect collect`: the answer is not on the reply queue yet."""
+    INTERRUPTED = 130
+    """Ctrl-C (the running request was cancelled)."""
 
 
 EXIT_CODES_HELP = (
@@ -45,6 +49,8 @@ EXIT_CODES_HELP = (
 
 
 def exit_code_for(exc: BaseException) -> ExitCode:
+    if isinstance(exc, errors.UsageError):
+        return ExitCode.USAGE
     if isinstance(exc, errors.ConfigurationError):
         return ExitCode.CONFIGURATION
     if isinstance(exc, errors.TransportError):
@@ -78,7 +84,7 @@ def run(main: Callable[[], Awaitable[T]]) -> T:
 def setup_logging(level: str) -> None:
     handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
     logging.basicConfig(level=level.upper(), format="%(message)s", datefmt="[%X]", handlers=[handler], force=True)
-    for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "mcp", "httpx", "httpcore"):
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "mcp", "httpx", "httpcore", "httpx2", "uvicorn"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
@@ -108,6 +114,9 @@ class TransportOptions:
     request_queue: str | None
     reply_queue: str | None
     option: list[str] | None = None
+    webhook_secret: list[str] | None = None
+    webhook_listen: str | None = None
+    profile: str | None = None
 
     def settings(self) -> dict[str, Any]:
         named = {
@@ -115,13 +124,17 @@ class TransportOptions:
             "region": self.region,
             "request_queue": self.request_queue,
             "reply_queue": self.reply_queue,
+            "webhook_secret": tuple(self.webhook_secret) if self.webhook_secret else None,
+            "webhook_listen": self.webhook_listen,
         }
-        return named | parse_key_values(self.option or [], what="--option")
+        from asyncmcp_cli.profiles import with_profile  # flag > env > profile > transport default
+
+        return with_profile(self.transport, named, self.profile) | parse_key_values(self.option or [], what="--option")
 
     def resolve(self, **extra: Any) -> Any:
         from asyncmcp_cli.transports.registry import resolve
 
-        return resolve(self.transport, **(self.settings() | extra))
+        return resolve(self.transport, **(self.settings() | {k: v for k, v in extra.items() if v is not None}))
 
 
 _TRANSPORT_PARAMETERS = [
@@ -203,6 +216,52 @@ _TRANSPORT_PARAMETERS = [
                 metavar="KEY=VALUE",
                 help="Any other transport option (repeatable), e.g. -o visibility_timeout=60. "
                 "Each transport's options are listed in its module docstring and the README.",
+                rich_help_panel="Transport",
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "webhook_secret",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            list[str] | None,
+            typer.Option(
+                "--webhook-secret",
+                metavar="whsec_...",
+                help="Standard Webhooks signing secret (repeatable): the server signs with every one, a client "
+                "accepts any, so secrets can be rotated. [default: $ASYNCMCP_WEBHOOK_SECRET, space-separated; "
+                "read by the webhook transports only]",
+                rich_help_panel="Webhook",
+                show_default=False,
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "webhook_listen",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--webhook-listen",
+                metavar="HOST:PORT",
+                help="Where a webhook client's receiver listens. [default: 127.0.0.1 on a free port]",
+                rich_help_panel="Webhook",
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "profile",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--profile",
+                envvar="ASYNCMCP_PROFILE",
+                help="Profile written by `asyncmcp provision` to fill in unset transport options "
+                "(flags and environment win). [default: the last one provisioned, if any]",
                 rich_help_panel="Transport",
             ),
         ],

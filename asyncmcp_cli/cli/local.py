@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from asyncmcp_cli.cli._common import console, err_console
+from asyncmcp_cli.cli._common import console, err_console, exit_code_for, fail
 
 
 def register(app: typer.Typer) -> None:
@@ -20,18 +20,34 @@ def local(
     create_queues: Annotated[
         bool, typer.Option("--create-queues/--no-create-queues", help="Create asyncmcp-requests and asyncmcp-replies.")
     ] = True,
+    provision: Annotated[
+        bool,
+        typer.Option(
+            "--provision",
+            help="Also provision it as `asyncmcp provision local` does (default names) and write the 'local' "
+            "profile, so serve, connect and tail need no flags.",
+        ),
+    ] = False,
 ) -> None:
     """Run a local AWS endpoint (moto: SQS, SNS, S3) until Ctrl-C. No AWS account needed.
 
     Prints the environment to point `serve` and `connect` (and any AWS SDK) at it.
     """
     import threading
+    from contextlib import ExitStack
 
     from asyncmcp_cli import local_aws
+    from asyncmcp_cli.errors import ConfigurationError
 
-    with local_aws.local_endpoint(host, port) as endpoint:
+    with ExitStack() as stack:
+        try:
+            endpoint = stack.enter_context(local_aws.local_endpoint(host, port))
+        except ConfigurationError as exc:
+            raise fail(str(exc), exit_code_for(exc)) from None
         if create_queues:
             local_aws.create_queues(endpoint.settings)
+        if provision:
+            _provision(endpoint.url)
         err_console.print(f"[green]local AWS endpoint[/] at {endpoint.url} (SQS, SNS, S3) · Ctrl-C to stop")
         for name, value in endpoint.exports().items():
             console.print(f"export {name}={value}", highlight=False)
@@ -39,3 +55,14 @@ def local(
             threading.Event().wait()
         except KeyboardInterrupt:
             err_console.print("stopped")
+
+
+def _provision(url: str) -> None:
+    from asyncmcp_cli import provision
+    from asyncmcp_cli.errors import AsyncMCPError
+
+    try:
+        result = provision.run("local", provision.Spec(), endpoint_url=url)
+    except AsyncMCPError as exc:
+        raise fail(f"could not provision the local endpoint: {exc}", exit_code_for(exc)) from None
+    err_console.print(f"[green]provisioned[/] {len(result.steps)} resources; profile 'local' in {result.profile_path}")

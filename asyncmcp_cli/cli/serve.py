@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,10 +14,11 @@ from asyncmcp_cli.cli._common import (
     setup_logging,
     with_transport_options,
 )
+from asyncmcp_cli.cli._upstream import UpstreamCommand, chosen_server, parse_headers, upstream_argv
 
 
 def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
+    app.command("serve", cls=UpstreamCommand)(serve)
 
 
 @with_transport_options
@@ -31,6 +32,7 @@ def serve(
         ),
     ] = None,
     *,
+    ctx: typer.Context,
     allow_reply: Annotated[
         list[str] | None,
         typer.Option(
@@ -51,34 +53,108 @@ def serve(
     grace_period: Annotated[
         float, typer.Option(help="On SIGINT/SIGTERM, seconds to let running requests finish.")
     ] = 30.0,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            help="Address the HTTP server binds (webhook, http+webhook). [default: 127.0.0.1]",
+            rich_help_panel="Webhook",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            help="Port the HTTP server binds (webhook, http+webhook); 0 picks a free one. [default: 8000]",
+            rich_help_panel="Webhook",
+        ),
+    ] = None,
+    allow_webhook: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-webhook",
+            metavar="URL_PATTERN",
+            help="Webhook URLs the server may POST to (repeatable), e.g. 'https://*.example.com'. Private, "
+            "loopback and link-local hosts are refused unless named literally, e.g. 'http://127.0.0.1:*'. "
+            "[default: https://*]",
+            rich_help_panel="Webhook",
+        ),
+    ] = None,
+    webhook_tool: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--webhook-tool",
+            metavar="NAME",
+            help="http+webhook: a tool that answers by webhook instead of on the HTTP request (repeatable).",
+            rich_help_panel="Webhook",
+        ),
+    ] = None,
+    upstream: Annotated[
+        str | None,
+        typer.Option(
+            "--upstream",
+            metavar="URL",
+            help="Serve the existing streamable HTTP MCP server at URL instead of an APP.",
+            rich_help_panel="Upstream",
+        ),
+    ] = None,
+    upstream_header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--upstream-header",
+            metavar="'NAME: VALUE'",
+            help="HTTP header to send to the --upstream server (repeatable), e.g. 'Authorization: Bearer ...'.",
+            rich_help_panel="Upstream",
+        ),
+    ] = None,
+    upstream_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--upstream-timeout",
+            help="Seconds to wait for the upstream server's answer before the client gets a JSON-RPC error. "
+            "[default: no limit]",
+            rich_help_panel="Upstream",
+        ),
+    ] = None,
     log_level: LogLevel = "info",
     options: TransportOptions,
 ) -> None:
     """Serve an MCP server over a transport until Ctrl-C or SIGTERM.
 
+    The server is an APP, the built-in demo, an existing stdio MCP server given
+    as `-- COMMAND ARGS...` (restarted with backoff if it dies), or an existing
+    streamable HTTP MCP server given as `--upstream URL`, unchanged.
+
     On shutdown the server stops receiving, lets running requests finish within
     the grace period, and leaves the rest on the queue for another server.
     """
-    from asyncmcp_cli.apps import as_lowlevel, load_server
     from asyncmcp_cli.server import serve_until_signalled
 
     setup_logging(log_level)
 
     async def main() -> None:
-        if app_ref:
-            server = load_server(app_ref)
-        else:
-            from asyncmcp_cli.demo import demo
+        async with chosen_server(
+            app_ref,
+            command=upstream_argv(ctx),
+            upstream_url=upstream,
+            upstream_headers=parse_headers(upstream_header),
+            upstream_timeout=upstream_timeout,
+        ) as server:
+            await serve_it(server)
 
-            server = as_lowlevel(demo)
+    async def serve_it(server: Any) -> None:
         transport = options.resolve(
             allow_reply=tuple(allow_reply) if allow_reply else None,
             visibility_timeout=visibility_timeout,
             max_in_flight=max_in_flight,
+            host=host,
+            port=port,
+            allow_webhook=tuple(allow_webhook) if allow_webhook else None,
+            webhook_tools=tuple(webhook_tool) if webhook_tool else None,
         )
-        described = ", ".join(f"{k}={v}" for k, v in transport.describe().items())
 
         def ready() -> None:
+            described = ", ".join(f"{k}={v}" for k, v in transport.describe().items())  # after binding: real port
             err_console.print(f"[green]serving[/] {server.name} · {described} · Ctrl-C to stop", highlight=False)
 
         await serve_until_signalled(server, transport, grace_seconds=grace_period, on_ready=ready)

@@ -5,7 +5,8 @@ write_stream)`; pass it to `mcp.Client(...)` or `ClientSession(read, write)`.
 
 Server side: an async context manager yielding a `Listener`, an async iterator
 of `Connection`s, one per client. Each connection carries the same stream pair
-for one SDK session; `asyncmcp_cli.server.serve` runs the server on each.
+for one SDK session; `asyncmcp_cli.server.serve` runs the server on each. A
+`HostingTransport` instead runs the SDK server itself (`host_server`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from asyncmcp_cli.types import SessionReadStream, SessionWriteStream, TransportStreams
 
@@ -57,3 +58,16 @@ class Transport(Protocol):
     def describe(self) -> dict[str, Any]:
         """What this transport is bound to (queues, endpoint, ...), for logs and `--json`."""
         ...
+
+
+@runtime_checkable
+class HostingTransport(Protocol):
+    """A transport that runs the SDK server itself instead of yielding connections.
+
+    Streamable HTTP is one: the SDK's session manager owns its sessions (and
+    the server's lifespan). `asyncmcp_cli.server.serve` calls `host_server`
+    instead of entering the lifespan and `listen()`; the listener it yields
+    yields no connections, and its `drain` works as for any other.
+    """
+
+    def host_server(self, server: Any) -> AbstractAsyncContextManager[Listener]: ...

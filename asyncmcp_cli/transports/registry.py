@@ -18,6 +18,9 @@ from asyncmcp_cli.transports.base import Transport
 _BUILTIN: dict[str, str] = {
     "memory": "asyncmcp_cli.transports.memory:MemoryTransport",
     "sqs": "asyncmcp_cli.transports.sqs:SqsTransport",
+    "webhook": "asyncmcp_cli.transports.webhook.transport:WebhookTransport",
+    "http+webhook": "asyncmcp_cli.transports.http_webhook.transport:HttpWebhookTransport",
+    "sns+sqs": "asyncmcp_cli.transports.sns:SnsSqsTransport",
 }
 _registered: dict[str, str] = {}
 

@@ -33,3 +33,20 @@ def test_local_prints_its_endpoint_and_creates_the_default_queues() -> None:
         process.wait(timeout=20)
         process.stdout.close()  # type: ignore[union-attr]
     assert process.returncode == 0
+
+
+def test_a_taken_port_is_a_one_line_error() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "asyncmcp_cli", "local", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 3
+    assert "already running" in result.stderr and "Traceback" not in result.stderr

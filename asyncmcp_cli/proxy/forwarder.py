@@ -1,0 +1,65 @@
+"""The proxy as an SDK server: every request goes, as it is, to the front client's backend lane.
+
+The fronts (streamable HTTP, stdio) are the SDK's own server transports, and
+they need an SDK `Server`. This one has no handlers of its own: one
+middleware (the SDK's hook that wraps every inbound request and notification)
+sends each request, ``initialize`` included, to the backend lane of the
+client that sent it, and returns the backend's raw result. So the front
+client talks to the backend server in whatever protocol era it chose, sees
+the backend's own capabilities, and gets the backend's errors unchanged; the
+proxy adds only its own errors (timeout, backend unreachable).
+
+Notifications: ``notifications/initialized`` and other client notifications
+go to the connection's lane; cancellation is applied by the SDK dispatcher
+(it cancels the forwarding, which cancels the backend request), so it is not
+forwarded under the front's request id.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from mcp.server.context import CallNext, HandlerResult
+from mcp.server.lowlevel.server import Server
+
+from asyncmcp_cli.proxy.backend import Backend
+from asyncmcp_cli.relay import Ctx, forward
+
+logger = logging.getLogger(__name__)
+
+_NOT_FORWARDED = frozenset({"notifications/cancelled", "notifications/progress"})
+
+
+class ForwardToBackend:
+    """`ServerMiddleware` that answers every request from the backend."""
+
+    def __init__(self, backend: Backend, *, call_timeout: float | None) -> None:
+        self._backend = backend
+        self._call_timeout = call_timeout
+
+    async def __call__(self, ctx: Ctx, call_next: CallNext) -> HandlerResult:
+        if ctx.request_id is None:
+            await self._notification(ctx, call_next)
+            return None
+        async with self._backend.lane(ctx) as lane:
+            with lane.routes.serving(ctx):
+                return await forward(lane, ctx, ctx.params, call_timeout=self._call_timeout, peer_name="the backend")
+
+    async def _notification(self, ctx: Ctx, call_next: CallNext) -> None:
+        if ctx.method == "notifications/initialized":
+            await call_next(ctx)  # the front connection is initialized too
+        if ctx.method in _NOT_FORWARDED:
+            return
+        lane = self._backend.existing_session_lane(ctx)
+        if lane is None:
+            logger.debug("not forwarding %s: the client has no backend session", ctx.method)
+            return
+        await lane.notify(ctx.method, ctx.params)
+
+
+def proxy_server(backend: Backend, *, call_timeout: float | None, name: str = "asyncmcp-proxy") -> Server[Any]:
+    """An SDK server whose every answer comes from `backend`."""
+    server: Server[Any] = Server(name)
+    server.middleware.append(ForwardToBackend(backend, call_timeout=call_timeout))
+    return server
