@@ -7,8 +7,8 @@ channel is a pair of in-memory streams instead of a queue.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ class _Network:
     requests_in: MemoryObjectSendStream[Frame]
     requests_out: MemoryObjectReceiveStream[Frame]
     inboxes: dict[str, MemoryObjectSendStream[str]] = field(default_factory=dict)
+    users: int = 0
 
 
 _networks: dict[str, _Network] = {}
@@ -44,6 +45,21 @@ def _network(name: str) -> _Network:
     if name not in _networks:
         _networks[name] = _Network(*anyio.create_memory_object_stream[Frame](_BUFFER))
     return _networks[name]
+
+
+@contextmanager
+def _joined(name: str) -> Iterator[_Network]:
+    """Use a network; the last user to leave closes it, so no stream outlives its users."""
+    network = _network(name)
+    network.users += 1
+    try:
+        yield network
+    finally:
+        network.users -= 1
+        if network.users == 0 and _networks.get(name) is network:
+            del _networks[name]
+            network.requests_in.close()
+            network.requests_out.close()
 
 
 async def inject(name: str, body: str, attributes: dict[str, str], *, delivery_id: str | None = None) -> None:
@@ -88,7 +104,12 @@ class MemoryTransport:
 
     @asynccontextmanager
     async def listen(self) -> AsyncIterator[_MemoryListener]:
-        network = _network(self.name)
+        with _joined(self.name) as network:
+            async with self._listening(network) as listener:
+                yield listener
+
+    @asynccontextmanager
+    async def _listening(self, network: _Network) -> AsyncIterator[_MemoryListener]:
 
         async def send_reply(reply_to: str, client_id: str, message: types.JSONRPCMessage) -> None:
             inbox = network.inboxes.get(reply_to)
@@ -114,7 +135,12 @@ class MemoryTransport:
 
     @asynccontextmanager
     async def connect(self, *, client_id: str | None = None) -> AsyncIterator[TransportStreams]:
-        network = _network(self.name)
+        with _joined(self.name) as network:
+            async with self._connected(network, client_id) as streams:
+                yield streams
+
+    @asynccontextmanager
+    async def _connected(self, network: _Network, client_id: str | None) -> AsyncIterator[TransportStreams]:
         client_id = client_id or new_client_id()
         address = _address(client_id)
         inbox_in, inbox_out = anyio.create_memory_object_stream[str](_BUFFER)
