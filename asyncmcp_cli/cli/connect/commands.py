@@ -96,23 +96,29 @@ def check_words(pairs: list[str] | None, args_json: str | None) -> None:
         raise fail(str(exc), ExitCode.USAGE) from None
 
 
+def _print_listing(client: ClientOptions, kind: str, what: str, *, json_output: bool) -> None:
+    """Fetch one of the server's listings (tools, resources, templates, prompts) and print it."""
+
+    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
+        with activity.running(f"listing {what}"):
+            return await getattr(catalog, kind)()
+
+    items = run_with_client(client, body)
+    from asyncmcp_cli.cli.connect import render
+
+    if json_output:
+        print_json(render.as_json(items))
+    else:
+        console.print(getattr(render, f"{kind}_table")(items))
+
+
 @connect_app.command("tools")
 @with_transport_options
 @with_client_options
 def list_tools(*, json_output: JsonFlag = False, client: ClientOptions) -> None:
     """List the server's tools: name, description, arguments (? = optional), task support."""
 
-    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
-        with activity.running("listing tools"):
-            return await catalog.tools()
-
-    tools = run_with_client(client, body)
-    from asyncmcp_cli.cli.connect import render
-
-    if json_output:
-        print_json(render.as_json(tools))
-    else:
-        console.print(render.tools_table(tools))
+    _print_listing(client, "tools", "tools", json_output=json_output)
 
 
 @connect_app.command("schema")
@@ -200,17 +206,7 @@ def call_tool(
 def list_resources(*, json_output: JsonFlag = False, client: ClientOptions) -> None:
     """List the server's resources."""
 
-    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
-        with activity.running("listing resources"):
-            return await catalog.resources()
-
-    resources = run_with_client(client, body)
-    from asyncmcp_cli.cli.connect import render
-
-    if json_output:
-        print_json(render.as_json(resources))
-    else:
-        console.print(render.resources_table(resources))
+    _print_listing(client, "resources", "resources", json_output=json_output)
 
 
 @connect_app.command("templates")
@@ -219,17 +215,7 @@ def list_resources(*, json_output: JsonFlag = False, client: ClientOptions) -> N
 def list_templates(*, json_output: JsonFlag = False, client: ClientOptions) -> None:
     """List the server's resource templates (URI patterns to `read`)."""
 
-    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
-        with activity.running("listing resource templates"):
-            return await catalog.templates()
-
-    templates = run_with_client(client, body)
-    from asyncmcp_cli.cli.connect import render
-
-    if json_output:
-        print_json(render.as_json(templates))
-    else:
-        console.print(render.templates_table(templates))
+    _print_listing(client, "templates", "resource templates", json_output=json_output)
 
 
 @connect_app.command("read")
@@ -262,17 +248,7 @@ def read_resource(
 def list_prompts(*, json_output: JsonFlag = False, client: ClientOptions) -> None:
     """List the server's prompts and their arguments."""
 
-    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
-        with activity.running("listing prompts"):
-            return await catalog.prompts()
-
-    prompts = run_with_client(client, body)
-    from asyncmcp_cli.cli.connect import render
-
-    if json_output:
-        print_json(render.as_json(prompts))
-    else:
-        console.print(render.prompts_table(prompts))
+    _print_listing(client, "prompts", "prompts", json_output=json_output)
 
 
 @connect_app.command("prompt")
