@@ -30,10 +30,11 @@ def bench(
     idle_sessions: Annotated[int, typer.Option(help="Client sessions to open for the memory measurement.")] = 1000,
     json_output: JsonFlag = False,
 ) -> None:
-    """Measure tools/call latency (against the raw boto3 floor), throughput, SQS requests per call,
-    idle cost and memory per idle session, on temporary queues that are deleted afterwards.
+    """Measure the SQS transport where you point it: latency against the raw floor, throughput, cost.
 
-    Against real AWS this makes real (billable, if small) SQS requests.
+    Prints tools/call latency against the raw boto3 two-hop floor, throughput, SQS requests per
+    call, idle requests per minute and memory per idle session, measured on temporary queues that
+    are deleted afterwards. Against real AWS this makes real (billable, if small) SQS requests.
     """
     from contextlib import nullcontext
 
