@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import anyio
 import anyio.abc
 
+from asyncmcp_cli._groups import single_errors
 from asyncmcp_cli.errors import TransportError
 
 ItemT = TypeVar("ItemT")
@@ -112,3 +114,35 @@ class Batcher(Generic[ItemT, ResultT]):
                     slot.error = TransportError("the sender closed while this message was being sent")
                     slot.done.set()
             self._slots.release()
+
+
+class BatcherPool:
+    """Batchers made on first use (one per queue or topic and operation), all run in one task group.
+
+    Enter `running()` around every use; leaving it stops the batchers.
+    """
+
+    def __init__(self, owner: str) -> None:
+        self._owner = owner
+        self._batchers: dict[Hashable, Batcher[Any, Any]] = {}
+        self._tg: anyio.abc.TaskGroup | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        with single_errors():
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                try:
+                    yield
+                finally:
+                    self._tg = None
+                    tg.cancel_scope.cancel()
+
+    def get(self, key: Hashable, make: Callable[[], Batcher[Any, Any]]) -> Batcher[Any, Any]:
+        batcher = self._batchers.get(key)
+        if batcher is None:
+            if self._tg is None:
+                raise TransportError(f"{self._owner} used outside running()")
+            batcher = self._batchers[key] = make()
+            self._tg.start_soon(batcher.run)
+        return batcher

@@ -15,13 +15,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
-import anyio.abc
 import boto3
 
 from asyncmcp_cli import aws
-from asyncmcp_cli._groups import single_errors
-from asyncmcp_cli.batching import Batcher
+from asyncmcp_cli.batching import Batcher, BatcherPool
 from asyncmcp_cli.errors import PayloadTooLargeError, TransportError
 
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -68,19 +65,12 @@ class SnsTopics:
         self.settings = settings
         self._client = aws.client("sns", settings)
         self._account: str | None = None
-        self._batchers: dict[str, Batcher[_Outgoing, str]] = {}
-        self._tg: anyio.abc.TaskGroup | None = None
+        self._batchers = BatcherPool("SnsTopics")
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[SnsTopics]:
-        with single_errors():
-            async with anyio.create_task_group() as tg:
-                self._tg = tg
-                try:
-                    yield self
-                finally:
-                    self._tg = None
-                    tg.cancel_scope.cancel()
+        async with self._batchers.running():
+            yield self
 
     # -- addressing -------------------------------------------------------
 
@@ -130,16 +120,12 @@ class SnsTopics:
         return await self._batcher(topic).submit(outgoing)
 
     def _batcher(self, topic: str) -> Batcher[_Outgoing, str]:
-        batcher = self._batchers.get(topic)
-        if batcher is None:
-            if self._tg is None:
-                raise TransportError("SnsTopics used outside running()")
-            batcher = Batcher(
+        return self._batchers.get(
+            topic,
+            lambda: Batcher(
                 lambda items: self._publish_batch(topic, items), max_weight=MAX_MESSAGE_BYTES, weigh=lambda o: o.size
-            )
-            self._batchers[topic] = batcher
-            self._tg.start_soon(batcher.run)
-        return batcher
+            ),
+        )
 
     async def _publish_batch(self, topic: str, items: Sequence[_Outgoing]) -> list[str | Exception]:
         fifo = topic.endswith(".fifo")

@@ -15,12 +15,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
-import anyio.abc
-
 from asyncmcp_cli import aws
-from asyncmcp_cli._groups import single_errors
-from asyncmcp_cli.batching import Batcher
+from asyncmcp_cli.batching import Batcher, BatcherPool
 from asyncmcp_cli.codec import CLIENT_ID
 from asyncmcp_cli.errors import PayloadTooLargeError, QueueNotFoundError, TransportError
 
@@ -71,19 +67,12 @@ class SqsQueues:
         self.settings = settings
         self._client = aws.client("sqs", settings)
         self._urls: dict[str, str] = {}
-        self._batchers: dict[tuple[str, str], Batcher[Any, Any]] = {}
-        self._tg: anyio.abc.TaskGroup | None = None
+        self._batchers = BatcherPool("SqsQueues")
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[SqsQueues]:
-        with single_errors():
-            async with anyio.create_task_group() as tg:
-                self._tg = tg
-                try:
-                    yield self
-                finally:
-                    self._tg = None
-                    tg.cancel_scope.cancel()
+        async with self._batchers.running():
+            yield self
 
     # -- addressing -------------------------------------------------------
 
@@ -202,22 +191,16 @@ class SqsQueues:
         await self._batcher(url, "visibility").submit((receipt_handle, seconds))
 
     def _batcher(self, url: str, operation: str) -> Batcher[Any, Any]:
-        key = (url, operation)
-        batcher = self._batchers.get(key)
-        if batcher is None:
-            if self._tg is None:
-                raise TransportError("SqsQueues used outside running()")
+        def make() -> Batcher[Any, Any]:
             if operation == "send":
-                batcher = Batcher(
+                return Batcher(
                     lambda items: self._send_batch(url, items), max_weight=MAX_MESSAGE_BYTES, weigh=lambda o: o.size
                 )
-            elif operation == "delete":
-                batcher = Batcher(lambda items: self._delete_batch(url, items))
-            else:
-                batcher = Batcher(lambda items: self._visibility_batch(url, items))
-            self._batchers[key] = batcher
-            self._tg.start_soon(batcher.run)
-        return batcher
+            if operation == "delete":
+                return Batcher(lambda items: self._delete_batch(url, items))
+            return Batcher(lambda items: self._visibility_batch(url, items))
+
+        return self._batchers.get((url, operation), make)
 
     async def _send_batch(self, url: str, items: Sequence[_Outgoing]) -> list[str | Exception]:
         entries = []
