@@ -7,13 +7,10 @@ tree at this edge.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import ipaddress
 import logging
 import os
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -27,6 +24,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from asyncmcp_cli import long_polls
 from asyncmcp_cli.errors import (
     CredentialsError,
     EndpointUnreachableError,
@@ -126,80 +124,18 @@ async def call(
     """Run one boto3 operation off the event loop, mapping its errors.
 
     `abandon_on_cancel` is for long polls: a cancelled caller returns at once
-    and the poll finishes in a daemon thread, so neither the caller nor the
-    process exit waits up to 20 s for it. If that poll still returns a result,
-    `on_abandoned(result)` runs in the thread (e.g. to give messages back).
+    and the poll finishes on a daemon thread (see `long_polls`), so neither
+    the caller nor the process exit waits up to 20 s for it. If that poll
+    still returns a result, `on_abandoned(result)` runs there (e.g. to give
+    messages back).
     """
     job = functools.partial(_mapped, fn, **kwargs)
     if abandon_on_cancel:
-        return await _in_daemon_thread(job, on_abandoned)
+        return await long_polls.run_abandonable(job, on_abandoned)
     global _limiter
     if _limiter is None:
         _limiter = anyio.CapacityLimiter(_THREADS)
     return await anyio.to_thread.run_sync(job, limiter=_limiter)
-
-
-_abandoned: set[threading.Thread] = set()
-
-
-def join_abandoned(timeout: float) -> int:
-    """Wait up to `timeout` s for abandoned long polls to return (and give back what they got).
-
-    Called on shutdown: a poll still pending when the process exits would hide
-    whatever it receives for a whole visibility timeout. Returns how many are
-    still pending.
-    """
-    deadline = time.monotonic() + timeout
-    for thread in list(_abandoned):
-        thread.join(max(0.0, deadline - time.monotonic()))
-        if not thread.is_alive():
-            _abandoned.discard(thread)
-    return len(_abandoned)
-
-
-async def _in_daemon_thread(job: Callable[[], T], on_abandoned: Callable[[T], None] | None) -> T:
-    done = anyio.Event()
-    token = anyio.lowlevel.current_token()
-    lock = threading.Lock()
-    outcome: list[tuple[bool, Any]] = []
-    abandoned = False
-
-    def cleanup(result: Any) -> None:
-        if on_abandoned is not None:
-            with contextlib.suppress(Exception):
-                on_abandoned(result)
-
-    def work() -> None:
-        try:
-            result: tuple[bool, Any] = (True, job())
-        except BaseException as exc:
-            result = (False, exc)
-        with lock:
-            if abandoned:
-                if result[0]:
-                    cleanup(result[1])
-                return
-            outcome.append(result)
-        with contextlib.suppress(RuntimeError):  # the event loop may be gone by now
-            anyio.from_thread.run_sync(done.set, token=token)
-
-    thread = threading.Thread(target=work, name="asyncmcp-long-poll", daemon=True)
-    thread.start()
-    try:
-        await done.wait()
-    except BaseException:
-        with lock:
-            abandoned = True
-            finished = list(outcome)
-        if finished and finished[0][0]:
-            threading.Thread(target=cleanup, args=(finished[0][1],), daemon=True).start()
-        else:
-            _abandoned.add(thread)
-        raise
-    ok, value = outcome[0]
-    if ok:
-        return value
-    raise value
 
 
 def _mapped(fn: Callable[..., T], **kwargs: Any) -> T:

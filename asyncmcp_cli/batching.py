@@ -2,8 +2,12 @@
 
 SQS charges (and rate-limits) per request, and its batch operations take up to
 ten entries. A `Batcher` lets each caller await its own item while the worker
-sends whatever is waiting in one request. It adds no delay: a lone item is sent
-at once; items only group up while earlier batches are still in flight.
+sends whatever is waiting in one request. By default it adds no delay: a lone
+item is sent at once; items only group up while earlier batches are still in
+flight. With a `linger`, a batch waits up to that long to fill: for work off
+the critical path (deleting handled messages), where fewer requests matter
+more than a few milliseconds, and where each extra request would compete with
+the ones a caller is waiting for.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from asyncmcp_cli.errors import TransportError
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
 
+FINISH_SECONDS = 5.0
+"""On shutdown, how long lingering items get to be sent before they are given up."""
+
 Flush = Callable[[Sequence[ItemT]], Awaitable[Sequence["ResultT | Exception"]]]
 
 
@@ -40,7 +47,9 @@ class Batcher(Generic[ItemT, ResultT]):
     """Send items through `flush` in batches of at most `size` items and `max_weight`.
 
     `flush` returns one result or exception per item, in order. Up to
-    `concurrency` batches are in flight at once. Run `run()` in a task group.
+    `concurrency` batches are in flight at once. A batch that is not full
+    waits up to `linger` seconds for more items. Run `run()` in a task group;
+    `finish()` sends what is waiting without lingering.
     """
 
     def __init__(
@@ -51,23 +60,31 @@ class Batcher(Generic[ItemT, ResultT]):
         max_weight: float = math.inf,
         weigh: Callable[[ItemT], int] = lambda _: 0,
         concurrency: int = 2,
+        linger: float = 0.0,
     ) -> None:
         self._flush = flush
+        self._linger = linger
+        self._finishing = False
         self._size = size
         self._max_weight = max_weight
         self._weigh = weigh
         self._pending: deque[_Slot[ItemT]] = deque()
         self._wakeup = anyio.Event()
         self._slots = anyio.Semaphore(concurrency)
+        self._unsettled: set[_Slot[ItemT]] = set()
         self._closed = False
 
     async def submit(self, item: ItemT) -> ResultT:
         if self._closed:
             raise TransportError("the sender is closed")
         slot = _Slot(item, self._weigh(item))
-        self._pending.append(slot)
-        self._wakeup.set()
-        await slot.done.wait()
+        self._unsettled.add(slot)
+        if self._can_send_now():
+            await self._send([slot])  # nothing to wait for: skip the hand-over to run()
+        else:
+            self._pending.append(slot)
+            self._wakeup.set()
+            await slot.done.wait()
         if slot.error is not None:
             raise slot.error
         return slot.result
@@ -78,15 +95,48 @@ class Batcher(Generic[ItemT, ResultT]):
                 while True:
                     await self._slots.acquire()
                     while not self._pending:
-                        await self._wakeup.wait()
-                        self._wakeup = anyio.Event()
+                        await self._wait_for_items()
+                    if self._linger and not self._finishing:
+                        with anyio.move_on_after(self._linger):
+                            while len(self._pending) < self._size and not self._finishing:
+                                await self._wait_for_items()
                     tg.start_soon(self._send, self._take_batch())
         finally:
             self._closed = True
             for slot in self._pending:
-                slot.error = TransportError("the sender closed before this message was sent")
-                slot.done.set()
+                self._settle(slot, TransportError("the sender closed before this message was sent"))
             self._pending.clear()
+
+    def _can_send_now(self) -> bool:
+        if self._linger or self._pending:
+            return False
+        try:
+            self._slots.acquire_nowait()
+        except anyio.WouldBlock:
+            return False
+        return True
+
+    def finish(self) -> None:
+        """Stop lingering: send whatever is waiting now (on shutdown)."""
+        self._finishing = True
+        self._wakeup.set()
+
+    async def settled(self) -> None:
+        """Wait until every item submitted so far has been sent (or has failed)."""
+        while self._unsettled:
+            await next(iter(self._unsettled)).done.wait()
+
+    def _settle(self, slot: _Slot[ItemT], outcome: Any) -> None:
+        if isinstance(outcome, BaseException):
+            slot.error = outcome
+        else:
+            slot.result = outcome
+        slot.done.set()
+        self._unsettled.discard(slot)
+
+    async def _wait_for_items(self) -> None:
+        await self._wakeup.wait()
+        self._wakeup = anyio.Event()
 
     def _take_batch(self) -> list[_Slot[ItemT]]:
         batch = [self._pending.popleft()]
@@ -103,23 +153,19 @@ class Batcher(Generic[ItemT, ResultT]):
             except Exception as exc:
                 results = [exc] * len(batch)
             for slot, result in zip(batch, results, strict=True):
-                if isinstance(result, BaseException):
-                    slot.error = result
-                else:
-                    slot.result = result
-                slot.done.set()
+                self._settle(slot, result)
         finally:
             for slot in batch:
                 if not slot.done.is_set():
-                    slot.error = TransportError("the sender closed while this message was being sent")
-                    slot.done.set()
+                    self._settle(slot, TransportError("the sender closed while this message was being sent"))
             self._slots.release()
 
 
 class BatcherPool:
     """Batchers made on first use (one per queue or topic and operation), all run in one task group.
 
-    Enter `running()` around every use; leaving it stops the batchers.
+    Enter `running()` around every use; leaving it sends what is still
+    waiting (for up to `FINISH_SECONDS`), then stops the batchers.
     """
 
     def __init__(self, owner: str) -> None:
@@ -136,7 +182,15 @@ class BatcherPool:
                     yield
                 finally:
                     self._tg = None
+                    await self._finish_all()
                     tg.cancel_scope.cancel()
+
+    async def _finish_all(self) -> None:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(FINISH_SECONDS):
+            for batcher in self._batchers.values():
+                batcher.finish()
+            for batcher in self._batchers.values():
+                await batcher.settled()
 
     def get(self, key: Hashable, make: Callable[[], Batcher[Any, Any]]) -> Batcher[Any, Any]:
         batcher = self._batchers.get(key)

@@ -1,8 +1,8 @@
 """SQS queue operations for one endpoint, shared by the SQS and SNS+SQS transports.
 
 Sends, deletes and visibility changes are coalesced into SQS batch calls (one
-`Batcher` per queue and operation); receives are long polls of up to ten
-messages. Every call runs off the event loop (see `asyncmcp_cli.aws`).
+`Batcher` per queue and operation; deletes linger briefly to share a call);
+receives are long polls of up to ten messages. Every call runs off the event loop (see `asyncmcp_cli.aws`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,12 @@ MAX_MESSAGE_BYTES = 256 * 1024
 
 MAX_BATCH = 10
 LONG_POLL_SECONDS = 20
+
+DELETE_LINGER_SECONDS = 0.2
+"""How long a delete waits for others to share its batch call. A handled message
+is already settled for its caller; deleting it a little later saves requests (and
+keeps them off the endpoint while a caller waits for a reply). Not on FIFO queues,
+where an undeleted message holds back the rest of its group."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +203,8 @@ class SqsQueues:
                     lambda items: self._send_batch(url, items), max_weight=MAX_MESSAGE_BYTES, weigh=lambda o: o.size
                 )
             if operation == "delete":
-                return Batcher(lambda items: self._delete_batch(url, items))
+                linger = 0.0 if url.endswith(".fifo") else DELETE_LINGER_SECONDS
+                return Batcher(lambda items: self._delete_batch(url, items), linger=linger)
             return Batcher(lambda items: self._visibility_batch(url, items))
 
         return self._batchers.get((url, operation), make)

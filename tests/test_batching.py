@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import anyio
 import pytest
 
-from asyncmcp_cli.batching import Batcher
+from asyncmcp_cli.batching import Batcher, BatcherPool
 from asyncmcp_cli.errors import TransportError
 
 pytestmark = pytest.mark.anyio
@@ -110,3 +110,64 @@ async def test_callers_are_not_left_hanging_when_the_sender_stops() -> None:
     assert len(errors) == 2
     with pytest.raises(TransportError, match="closed"):
         await batcher.submit(3)
+
+
+async def test_a_lingering_batch_waits_for_company() -> None:
+    recorder = Recorder()
+    batcher = Batcher(recorder.flush, linger=0.5)
+    results: list[int] = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(batcher.run)
+
+        async def submit(i: int) -> None:
+            results.append(await batcher.submit(i))
+
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as callers:
+                callers.start_soon(submit, 1)
+                await anyio.wait_all_tasks_blocked()  # the first item is lingering now
+                callers.start_soon(submit, 2)
+        tg.cancel_scope.cancel()
+    assert recorder.batches == [[1, 2]]
+    assert sorted(results) == [10, 20]
+
+
+async def test_a_full_batch_does_not_linger() -> None:
+    recorder = Recorder()
+    batcher = Batcher(recorder.flush, size=3, linger=30)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(batcher.run)
+        with anyio.fail_after(5):  # a linger of 30 s would trip this
+            async with anyio.create_task_group() as callers:
+                for i in range(3):
+                    callers.start_soon(batcher.submit, i)
+        tg.cancel_scope.cancel()
+    assert recorder.batches == [[0, 1, 2]]
+
+
+async def test_leaving_the_pool_sends_what_lingers() -> None:
+    recorder = Recorder()
+    pool = BatcherPool("test")
+    sent: list[int] = []
+    with anyio.fail_after(5):  # a linger of 30 s would trip this
+        async with anyio.create_task_group() as callers, pool.running():
+            batcher = pool.get("key", lambda: Batcher(recorder.flush, linger=30))
+
+            async def submit(i: int) -> None:
+                sent.append(await batcher.submit(i))
+
+            callers.start_soon(submit, 1)
+            callers.start_soon(submit, 2)
+            await anyio.wait_all_tasks_blocked()
+            assert recorder.batches == []
+    assert recorder.batches == [[1, 2]]
+    assert sorted(sent) == [10, 20]
+
+
+async def test_a_lone_item_goes_out_in_its_callers_task_when_a_slot_is_free() -> None:
+    recorder = Recorder()
+    batcher = Batcher(recorder.flush, concurrency=2)
+    # run() is not even running: with a free slot and nothing queued, nothing needs it
+    with anyio.fail_after(5):
+        assert await batcher.submit(4) == 40
+    assert recorder.batches == [[4]]

@@ -23,7 +23,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from asyncmcp_cli import aws, codec
+from asyncmcp_cli import codec, long_polls
 from asyncmcp_cli.errors import AsyncMCPError
 from asyncmcp_cli.payloads import ClaimCheck, nothing
 from asyncmcp_cli.results import DEFAULT_TTL_SECONDS, open_result_store
@@ -143,7 +143,7 @@ class QueueListener:
         self._poll_scope.cancel()
         # Let the cancelled long poll return and give back what it received, rather than
         # leaving it to hide messages for a visibility timeout after this process exits.
-        await anyio.to_thread.run_sync(aws.join_abandoned, min(2.0, grace_seconds))
+        await anyio.to_thread.run_sync(long_polls.join_abandoned, min(2.0, grace_seconds))
         return await self._hub.drain(grace_seconds)
 
     # -- polling ------------------------------------------------------------
