@@ -30,7 +30,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 import httpx2
@@ -46,19 +45,13 @@ from starlette.routing import Route
 
 from asyncmcp_cli import codec
 from asyncmcp_cli.errors import ConfigurationError
-from asyncmcp_cli.options import options_from
 from asyncmcp_cli.transports.base import Connection
 from asyncmcp_cli.transports.http_webhook.client import PendingResults, WebhookResultTransport
 from asyncmcp_cli.transports.http_webhook.router import WebhookCallRouter
 from asyncmcp_cli.transports.http_webhook.tools import WebhookTools
 from asyncmcp_cli.transports.webhook.asgi import LOOPBACK_NAMES
-from asyncmcp_cli.transports.webhook.deadletter import DeadLetterFile
-from asyncmcp_cli.transports.webhook.delivery import WebhookSender
-from asyncmcp_cli.transports.webhook.receiver import DEFAULT_PATH as RECEIVER_PATH
-from asyncmcp_cli.transports.webhook.receiver import receiver_app
-from asyncmcp_cli.transports.webhook.serving import Bound, parse_host_port, serve_asgi
-from asyncmcp_cli.transports.webhook.signing import Signer, Verifier
-from asyncmcp_cli.transports.webhook.transport import WebhookOptions, delivery_client, options_from_url
+from asyncmcp_cli.transports.webhook.serving import serve_asgi
+from asyncmcp_cli.transports.webhook.transport import WebhookEndpoints, WebhookOptions, delivery_client
 from asyncmcp_cli.transports.webhook.urlpolicy import UrlPolicy
 from asyncmcp_cli.types import TransportStreams
 
@@ -88,38 +81,16 @@ class HostedListener:
         self._nothing.close()
 
 
-class HttpWebhookTransport:
+class HttpWebhookTransport(WebhookEndpoints):
     """MCP over streamable HTTP, with webhook delivery for the tools chosen as slow."""
 
     scheme = "http+webhook"
-
-    def __init__(self, options: HttpWebhookOptions | None = None, **overrides: Any) -> None:
-        self.options: HttpWebhookOptions = options_from(HttpWebhookOptions, overrides, base=options)
-        self.bound: Bound | None = None
-        """Where this transport's server is listening, once started (port 0 → the real port)."""
-        self.receivers: dict[str, str] = {}
-        """client id -> webhook URL, for the clients this transport has connected and not yet closed."""
-
-    @classmethod
-    def from_url(cls, url: str, **overrides: Any) -> HttpWebhookTransport:
-        return cls(**options_from_url(url, overrides))
-
-    @property
-    def server_url(self) -> str:
-        o = self.options
-        if o.server_url:
-            return o.server_url
-        return (self.bound or Bound(o.host, o.port)).url(o.path)
+    options_type = HttpWebhookOptions
+    options: HttpWebhookOptions
 
     def describe(self) -> dict[str, Any]:
-        o = self.options
-        return {
-            "transport": self.scheme,
-            "url": self.server_url,
-            "webhook_tools": ",".join(o.webhook_tools) or "(marked in _meta)",
-            "allow_webhook": ",".join(o.allow_webhook),
-            "dead_letter": o.dead_letter_path,
-        }
+        tools = ",".join(self.options.webhook_tools) or "(marked in _meta)"
+        return super().describe() | {"webhook_tools": tools}
 
     def listen(self) -> Any:
         raise ConfigurationError(
@@ -131,8 +102,6 @@ class HttpWebhookTransport:
     @asynccontextmanager
     async def host_server(self, server: Server[Any]) -> AsyncIterator[HostedListener]:
         o = self.options
-        policy = UrlPolicy(o.allow_webhook)
-        signer = Signer(o.secrets)
         manager = StreamableHTTPSessionManager(
             server,
             security_settings=_security_for(o.host),
@@ -141,19 +110,12 @@ class HttpWebhookTransport:
         )
         tools = WebhookTools(o.webhook_tools)
         async with tools.installed(server), delivery_client() as http, manager.run():
-            sender = WebhookSender(
-                http,
-                signer=signer,
-                policy=policy,
-                retry=o.retry,
-                dead_letter=DeadLetterFile(o.dead_letter_path),
-                max_body_bytes=o.max_body_bytes,
-            )
+            sender = self.sender(http)
             async with anyio.create_task_group() as jobs:
                 router = WebhookCallRouter(
                     manager.handle_request,
                     tools=tools,
-                    policy=policy,
+                    policy=UrlPolicy(o.allow_webhook),
                     sender=sender,
                     jobs=jobs,
                     max_body=o.max_body_bytes,
@@ -174,35 +136,26 @@ class HttpWebhookTransport:
 
     @asynccontextmanager
     async def connect(self, *, client_id: str | None = None) -> AsyncIterator[TransportStreams]:
-        o = self.options
         client_id = client_id or uuid.uuid4().hex
-        verifier = Verifier(o.secrets)
-        listen_host, listen_port = parse_host_port(o.webhook_listen)
         bad_input, bad_input_reader = anyio.create_memory_object_stream[Exception](BAD_INPUT_BUFFER)
-
         pending = PendingResults(on_bad_input=bad_input.send)
-        path = (urlsplit(o.webhook_url).path if o.webhook_url else "") or RECEIVER_PATH
-        app = receiver_app(verifier, pending.accept, path=path, max_body_bytes=o.max_body_bytes)
-        async with serve_asgi(app, listen_host, listen_port, graceful_seconds=1) as bound:
-            reply_url = o.webhook_url or bound.url(RECEIVER_PATH)
-            http = httpx2.AsyncClient(
-                transport=WebhookResultTransport(httpx2.AsyncHTTPTransport(), pending),
-                headers={codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_url},
-                timeout=httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT),
-                follow_redirects=False,
-            )
-            self.receivers[client_id] = reply_url
-            try:
+        try:
+            async with self.receiver(client_id, pending.accept) as reply_url:
+                http = httpx2.AsyncClient(
+                    transport=WebhookResultTransport(httpx2.AsyncHTTPTransport(), pending),
+                    headers={codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_url},
+                    timeout=httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT),
+                    follow_redirects=False,
+                )
                 async with (
                     http,
                     streamable_http_client(self.server_url, http_client=http) as (sdk_read, sdk_write),
                     _merged(sdk_read, bad_input_reader) as read_stream,
                 ):
                     yield read_stream, sdk_write
-            finally:
-                self.receivers.pop(client_id, None)
-                pending.close_all()
-                bad_input.close()
+        finally:
+            pending.close_all()
+            bad_input.close()
 
 
 @asynccontextmanager

@@ -38,7 +38,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx2
@@ -49,7 +49,7 @@ from asyncmcp_cli.transports.webhook.client import WebhookClient
 from asyncmcp_cli.transports.webhook.deadletter import DeadLetterFile, default_path
 from asyncmcp_cli.transports.webhook.delivery import RetryPolicy, WebhookSender
 from asyncmcp_cli.transports.webhook.receiver import DEFAULT_PATH as RECEIVER_PATH
-from asyncmcp_cli.transports.webhook.receiver import receiver_app
+from asyncmcp_cli.transports.webhook.receiver import WebhookHandler, receiver_app
 from asyncmcp_cli.transports.webhook.server import WebhookListener, webhook_listener
 from asyncmcp_cli.transports.webhook.serving import Bound, parse_host_port, serve_asgi
 from asyncmcp_cli.transports.webhook.signing import Signer, Verifier
@@ -57,6 +57,8 @@ from asyncmcp_cli.transports.webhook.urlpolicy import DEFAULT_ALLOW, UrlPolicy
 from asyncmcp_cli.types import TransportStreams
 
 SECRET_ENV = "ASYNCMCP_WEBHOOK_SECRET"
+
+EndpointsT = TypeVar("EndpointsT", bound="WebhookEndpoints")
 
 
 @dataclass
@@ -120,20 +122,22 @@ def delivery_client() -> httpx2.AsyncClient:
     return httpx2.AsyncClient(follow_redirects=False, trust_env=False)
 
 
-class WebhookTransport:
-    """MCP over HTTP POST requests and signed webhook responses."""
+class WebhookEndpoints:
+    """What both webhook transports share: their options, where the server listens,
+    the signed sender a server answers with, and the receiver a client listens on."""
 
     scheme = "webhook"
+    options_type: type[WebhookOptions] = WebhookOptions
 
     def __init__(self, options: WebhookOptions | None = None, **overrides: Any) -> None:
-        self.options: WebhookOptions = options_from(WebhookOptions, overrides, base=options)
+        self.options = options_from(self.options_type, overrides, base=options)
         self.bound: Bound | None = None
-        """Where this transport's server is listening, once `listen()` has started (port 0 → the real port)."""
+        """Where this transport's server is listening, once started (port 0 → the real port)."""
         self.receivers: dict[str, str] = {}
         """client id -> webhook URL, for the clients this transport has connected and not yet closed."""
 
     @classmethod
-    def from_url(cls, url: str, **overrides: Any) -> WebhookTransport:
+    def from_url(cls: type[EndpointsT], url: str, **overrides: Any) -> EndpointsT:
         return cls(**options_from_url(url, overrides))
 
     @property
@@ -141,9 +145,7 @@ class WebhookTransport:
         o = self.options
         if o.server_url:
             return o.server_url
-        if self.bound is not None:
-            return self.bound.url(o.path)
-        return Bound(o.host, o.port).url(o.path)
+        return (self.bound or Bound(o.host, o.port)).url(o.path)
 
     def describe(self) -> dict[str, Any]:
         o = self.options
@@ -154,50 +156,62 @@ class WebhookTransport:
             "dead_letter": o.dead_letter_path,
         }
 
+    def sender(self, http: httpx2.AsyncClient) -> WebhookSender:
+        """Signed, retried webhook deliveries as the options say."""
+        o = self.options
+        return WebhookSender(
+            http,
+            signer=Signer(o.secrets),
+            policy=UrlPolicy(o.allow_webhook),
+            retry=o.retry,
+            dead_letter=DeadLetterFile(o.dead_letter_path),
+            max_body_bytes=o.max_body_bytes,
+        )
+
+    @asynccontextmanager
+    async def receiver(self, client_id: str, accept: WebhookHandler) -> AsyncIterator[str]:
+        """Run a client's webhook receiver, handing verified bodies to `accept`; yields its public URL."""
+        o = self.options
+        listen_host, listen_port = parse_host_port(o.webhook_listen)
+        path = (urlsplit(o.webhook_url).path if o.webhook_url else "") or RECEIVER_PATH
+        app = receiver_app(Verifier(o.secrets), accept, path=path, max_body_bytes=o.max_body_bytes)
+        async with serve_asgi(app, listen_host, listen_port, graceful_seconds=1) as bound:
+            reply_url = o.webhook_url or bound.url(RECEIVER_PATH)
+            self.receivers[client_id] = reply_url
+            try:
+                yield reply_url
+            finally:
+                self.receivers.pop(client_id, None)
+
+
+class WebhookTransport(WebhookEndpoints):
+    """MCP over HTTP POST requests and signed webhook responses."""
+
     @asynccontextmanager
     async def listen(self) -> AsyncIterator[WebhookListener]:
         o = self.options
-        policy = UrlPolicy(o.allow_webhook)
-        signer = Signer(o.secrets)
-        async with delivery_client() as http:
-            sender = WebhookSender(
-                http,
-                signer=signer,
-                policy=policy,
-                retry=o.retry,
-                dead_letter=DeadLetterFile(o.dead_letter_path),
-                max_body_bytes=o.max_body_bytes,
-            )
-            async with webhook_listener(
-                sender,
-                policy,
+        async with (
+            delivery_client() as http,
+            webhook_listener(
+                self.sender(http),
+                UrlPolicy(o.allow_webhook),
                 host=o.host,
                 port=o.port,
                 path=o.path,
                 max_body=o.max_body_bytes,
                 idle_timeout=o.idle_session_timeout,
-            ) as listener:
-                self.bound = listener.bound
-                try:
-                    yield listener
-                finally:
-                    self.bound = None
+            ) as listener,
+        ):
+            self.bound = listener.bound
+            try:
+                yield listener
+            finally:
+                self.bound = None
 
     @asynccontextmanager
     async def connect(self, *, client_id: str | None = None) -> AsyncIterator[TransportStreams]:
-        o = self.options
         client_id = client_id or uuid.uuid4().hex
-        verifier = Verifier(o.secrets)
-        listen_host, listen_port = parse_host_port(o.webhook_listen)
         async with httpx2.AsyncClient(follow_redirects=False) as http:
             client = WebhookClient(http, server_url=self.server_url, client_id=client_id)
-            path = urlsplit(o.webhook_url).path if o.webhook_url else ""
-            app = receiver_app(verifier, client.accept, path=path or RECEIVER_PATH, max_body_bytes=o.max_body_bytes)
-            async with serve_asgi(app, listen_host, listen_port, graceful_seconds=1) as bound:
-                reply_url = o.webhook_url or bound.url(RECEIVER_PATH)
-                self.receivers[client_id] = reply_url
-                try:
-                    async with client.running(reply_url) as streams:
-                        yield streams
-                finally:
-                    self.receivers.pop(client_id, None)
+            async with self.receiver(client_id, client.accept) as reply_url, client.running(reply_url) as streams:
+                yield streams
