@@ -11,6 +11,10 @@ Stores:
   process, or the same one after a restart, is executed again.
 - ``sqlite:///PATH``: a file, so the cache survives a restart of the server on
   the same machine (and is shared by server processes on that machine).
+- ``s3://BUCKET/PREFIX``: S3 objects, shared by every server process on every
+  machine that reads the queue. Costs one GET per request and one PUT per
+  response, both before the response is sent. Expired entries are ignored; the
+  bucket's lifecycle rule (set by ``asyncmcp provision --bucket``) deletes them.
 """
 
 from __future__ import annotations
@@ -20,12 +24,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 
-from asyncmcp_cli.errors import ConfigurationError
+from asyncmcp_cli import aws
+from asyncmcp_cli.errors import ConfigurationError, TransportError
 
 DEFAULT_TTL_SECONDS = 900.0
+RESULTS_PREFIX = "asyncmcp/results/"
+_EXPIRES = "asyncmcp-expires"
 
 
 class ResultStore(Protocol):
@@ -83,8 +91,47 @@ class SqliteResultStore:
             self._db.execute("DELETE FROM results WHERE expires < ?", (now,))
 
 
-def open_result_store(spec: str, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> ResultStore:
-    """``memory`` or ``sqlite:///path/to/file.db``."""
+class S3ResultStore:
+    """Responses as S3 objects (one per request), so every server process shares them."""
+
+    def __init__(
+        self,
+        settings: aws.AwsSettings,
+        bucket: str,
+        prefix: str = RESULTS_PREFIX,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix
+        self.ttl_seconds = ttl_seconds
+        self._s3 = aws.client("s3", settings)
+
+    async def get(self, key: str) -> str | None:
+        try:
+            response = await aws.call(self._s3.get_object, Bucket=self.bucket, Key=self.prefix + key)
+        except TransportError as exc:
+            if aws.error_code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise
+        expires = float(response.get("Metadata", {}).get(_EXPIRES, "inf"))
+        body = await aws.call(response["Body"].read)
+        return body.decode() if expires >= time.time() else None
+
+    async def put(self, key: str, reply: str) -> None:
+        await aws.call(
+            self._s3.put_object,
+            Bucket=self.bucket,
+            Key=self.prefix + key,
+            Body=reply.encode(),
+            ContentType="application/json",
+            Metadata={_EXPIRES: f"{time.time() + self.ttl_seconds:.0f}"},
+        )
+
+
+def open_result_store(
+    spec: str, ttl_seconds: float = DEFAULT_TTL_SECONDS, settings: aws.AwsSettings | None = None
+) -> ResultStore:
+    """``memory``, ``sqlite:///path/to/file.db`` or ``s3://bucket/prefix/`` (at the endpoint `settings` name)."""
     if spec in ("", "memory"):
         return MemoryResultStore(ttl_seconds)
     if spec.startswith("sqlite://"):
@@ -93,4 +140,11 @@ def open_result_store(spec: str, ttl_seconds: float = DEFAULT_TTL_SECONDS) -> Re
         if not path:
             raise ConfigurationError("result_cache=sqlite:///PATH needs a file path")
         return SqliteResultStore(path, ttl_seconds)
-    raise ConfigurationError(f"result_cache must be 'memory' or 'sqlite:///PATH', got {spec!r}")
+    if spec.startswith("s3://"):
+        parts = urlsplit(spec)
+        if not parts.netloc:
+            raise ConfigurationError("result_cache=s3://BUCKET/PREFIX needs a bucket name")
+        prefix = parts.path.lstrip("/") or RESULTS_PREFIX
+        prefix = prefix if prefix.endswith("/") else prefix + "/"
+        return S3ResultStore(settings or aws.AwsSettings(), parts.netloc, prefix, ttl_seconds)
+    raise ConfigurationError(f"result_cache must be 'memory', 'sqlite:///PATH' or 's3://BUCKET/PREFIX', got {spec!r}")

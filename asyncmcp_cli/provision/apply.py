@@ -273,18 +273,19 @@ class _Worker:
         return Step(action, "bucket", name, bucket.describe(), name)
 
     def _ensure_expiry(self, s3: Any, name: str) -> bool:
-        """A lifecycle rule that deletes payloads a crash left behind; True if it had to be set."""
+        """Lifecycle rules that delete leftover payloads and stored responses; True if any had to be set."""
         try:
             rules = _call(s3.get_bucket_lifecycle_configuration, Bucket=name).get("Rules", [])
         except TransportError as exc:
             if aws.error_code(exc) != "NoSuchLifecycleConfiguration":
                 raise
             rules = []
-        wanted = policies.payload_expiry_rule()
-        if any(policies.same_rule(rule, wanted) for rule in rules):
+        wanted = policies.expiry_rules()
+        if all(any(policies.same_rule(rule, w) for rule in rules) for w in wanted):
             return False
-        others = [rule for rule in rules if rule.get("ID") != wanted["ID"]]
-        _call(s3.put_bucket_lifecycle_configuration, Bucket=name, LifecycleConfiguration={"Rules": [*others, wanted]})
+        ours = {w["ID"] for w in wanted}
+        others = [rule for rule in rules if rule.get("ID") not in ours]
+        _call(s3.put_bucket_lifecycle_configuration, Bucket=name, LifecycleConfiguration={"Rules": [*others, *wanted]})
         return True
 
     def _remove_bucket(self, bucket: Bucket) -> Step:

@@ -15,7 +15,8 @@ Names, for prefix ``P`` (``.fifo`` appended to queues and topics with ``--fifo``
                        ``P-sns-replies[-N]`` filter on their client id
                        ``P-client-N`` (or, with ``sns_replies="topic"``, one reply
                        topic ``P-replies[-N]`` per client, unfiltered)
-bucket                 ``P-payloads-ACCOUNT`` (optional, for large payloads)
+bucket                 ``P-payloads-ACCOUNT`` (optional, for large payloads and the
+                       ``s3://`` result cache)
 =====================  ============================================================
 
 Reply queues get no DLQ: a client that hands back another client's message

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from asyncmcp_cli.payloads import KEY_PREFIX
+from asyncmcp_cli.results import RESULTS_PREFIX
 
 PAYLOAD_EXPIRY_DAYS = 1
 
@@ -92,11 +93,19 @@ def _load(text: str | None) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": []}
 
 
-def payload_expiry_rule() -> dict[str, Any]:
-    """Delete claim-check payloads a day old: the receiver deletes each one, this catches what a crash left."""
+def expiry_rules() -> list[dict[str, Any]]:
+    """Lifecycle rules for what asyncmcp keeps in its bucket: claim-check payloads a crash left
+    behind (receivers delete the rest) and stored responses of the ``s3://`` result cache."""
+    return [
+        _expiry("asyncmcp-payload-expiry", KEY_PREFIX),
+        _expiry("asyncmcp-result-expiry", RESULTS_PREFIX),
+    ]
+
+
+def _expiry(rule_id: str, prefix: str) -> dict[str, Any]:
     return {
-        "ID": "asyncmcp-payload-expiry",
-        "Filter": {"Prefix": KEY_PREFIX},
+        "ID": rule_id,
+        "Filter": {"Prefix": prefix},
         "Status": "Enabled",
         "Expiration": {"Days": PAYLOAD_EXPIRY_DAYS},
     }

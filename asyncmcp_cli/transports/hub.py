@@ -256,7 +256,11 @@ class SessionHub:
         """Answer a redelivered request whose response was already sent; True if it was."""
         if self._results is None or inbound.delivery_id is None:
             return False
-        cached = await self._results.get(inbound.delivery_id)
+        try:
+            cached = await self._results.get(inbound.delivery_id)
+        except Exception as exc:  # an unreachable cache must not stop the request; it runs as if new
+            logger.warning("could not look up a stored response: %s", exc)
+            return False
         if cached is None:
             return False
         logger.info(

@@ -77,7 +77,7 @@ async def listening(
         send_reply,
         admits=admits,
         idle_timeout=settings.idle_session_timeout,
-        results=open_result_store(settings.result_cache, settings.result_ttl),
+        results=open_result_store(settings.result_cache, settings.result_ttl, queues.settings),
         max_receives=redrive_max or settings.max_receive_count,
     )
     async with hub.running():

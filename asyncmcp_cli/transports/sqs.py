@@ -13,8 +13,9 @@ query keys, `SqsOptions` fields, CLI flags):
 - ``visibility_timeout`` (s, default 30): kept extended while a request runs;
 - ``max_in_flight`` (default 64): unsettled requests per server before it stops receiving;
 - ``wait_seconds`` (default 20): long-poll length;
-- ``result_cache`` (``memory`` or ``sqlite:///PATH``) and ``result_ttl`` (s, default 900):
-  where sent responses are kept so a redelivered request is answered, not re-run;
+- ``result_cache`` (``memory``, ``sqlite:///PATH`` or ``s3://BUCKET/PREFIX``) and
+  ``result_ttl`` (s, default 900): where sent responses are kept so a redelivered
+  request is answered, not re-run;
 - ``dead_letter_queue``: where poison messages go when the request queue has no
   redrive policy (with one, its dead-letter queue and ``maxReceiveCount`` are used);
 - ``max_receive_count`` (default 5): receives after which a request that never

@@ -57,8 +57,9 @@ def test_provision_makes_everything_the_transports_need(moto: LocalEndpoint) -> 
     assert json.loads(client_sub["FilterPolicy"]) == {codec.CLIENT_ID: [f"{p}-client-1"]}
 
     assert result.outcome.bucket == f"{p}-payloads-123456789012"
-    (rule,) = aws.client("s3", moto.settings).get_bucket_lifecycle_configuration(Bucket=result.outcome.bucket)["Rules"]
-    assert (rule["Filter"]["Prefix"], rule["Expiration"]["Days"]) == ("asyncmcp/payloads/", 1)
+    rules = aws.client("s3", moto.settings).get_bucket_lifecycle_configuration(Bucket=result.outcome.bucket)["Rules"]
+    expiries = {(rule["Filter"]["Prefix"], rule["Expiration"]["Days"]) for rule in rules}
+    assert expiries == {("asyncmcp/payloads/", 1), ("asyncmcp/results/", 1)}
     saved = profiles.load("local")
     assert saved is not None and saved == result.profile
     assert saved.transports["sqs"] == {

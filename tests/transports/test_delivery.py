@@ -11,6 +11,7 @@ import pytest
 
 from asyncmcp_cli import aws, codec
 from asyncmcp_cli.client import open_client
+from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.results import SqliteResultStore, open_result_store
 from asyncmcp_cli.transports import memory
 from asyncmcp_cli.transports.sqs import SqsTransport
@@ -180,3 +181,51 @@ async def test_fifo_queues_keep_each_client_in_order(queues: Queues) -> None:
             tg.start_soon(session, "a")
             tg.start_soon(session, "b")
     assert seen == {"a": ["a0", "a1", "a2", "a3"], "b": ["b0", "b1", "b2", "b3"]}
+
+
+async def test_the_s3_store_is_shared_by_separate_stores_and_honours_its_ttl(queues: Queues) -> None:
+    bucket = f"asyncmcp-results-{uuid.uuid4().hex[:8]}"
+    aws.client("s3", queues.endpoint.settings).create_bucket(Bucket=bucket)
+    writer = open_result_store(f"s3://{bucket}", settings=queues.endpoint.settings)
+    reader = open_result_store(f"s3://{bucket}/", settings=queues.endpoint.settings)  # as another machine would
+    await writer.put("message-1", '{"jsonrpc":"2.0","id":1,"result":{}}')
+    assert await reader.get("message-1") == '{"jsonrpc":"2.0","id":1,"result":{}}'
+    assert await reader.get("message-2") is None
+    expired = open_result_store(f"s3://{bucket}/short", ttl_seconds=-1, settings=queues.endpoint.settings)
+    await expired.put("message-3", "{}")
+    assert await expired.get("message-3") is None
+    keys = {o["Key"] for o in aws.client("s3", queues.endpoint.settings).list_objects_v2(Bucket=bucket)["Contents"]}
+    assert keys == {"asyncmcp/results/message-1", "short/message-3"}
+
+
+async def test_with_an_s3_result_cache_each_response_is_stored_under_its_message_id(queues: Queues) -> None:
+    bucket = f"asyncmcp-results-{uuid.uuid4().hex[:8]}"
+    s3 = aws.client("s3", queues.endpoint.settings)
+    s3.create_bucket(Bucket=bucket)
+    app = ControlledApp()
+    server = sqs_transport(queues, result_cache=f"s3://{bucket}")
+    async with running(app, server), open_client(sqs_transport(queues), timeout=30) as client:
+        result = await client.call_tool("echo", {"text": "kept"})
+    assert result.content[0].text == "kept"
+    stored = s3.list_objects_v2(Bucket=bucket, Prefix="asyncmcp/results/")["Contents"]
+    bodies = [json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()) for o in stored]
+    assert all(b["jsonrpc"] == "2.0" and "id" in b for b in bodies)  # one response per request (tools/list too)
+    echoed = [b for b in bodies if b.get("result", {}).get("content", [{}])[0].get("text") == "kept"]
+    assert len(echoed) == 1
+
+
+async def test_an_unreachable_result_cache_does_not_stop_calls(queues: Queues) -> None:
+    app = ControlledApp()
+    missing = f"s3://asyncmcp-no-such-bucket-{uuid.uuid4().hex[:8]}"
+    server = sqs_transport(queues, result_cache=missing)
+    async with running(app, server), open_client(sqs_transport(queues), timeout=30) as client:
+        result = await client.call_tool("echo", {"text": "still answered"})
+    assert result.content[0].text == "still answered"
+    assert app.executions["echo:still answered"] == 1
+
+
+def test_result_cache_specs_are_checked() -> None:
+    with pytest.raises(ConfigurationError, match="needs a bucket"):
+        open_result_store("s3:///prefix")
+    with pytest.raises(ConfigurationError, match="s3://BUCKET/PREFIX"):
+        open_result_store("redis://somewhere")
