@@ -1,7 +1,8 @@
 """SQS queue operations for one endpoint, shared by the SQS and SNS+SQS transports.
 
 Sends, deletes and visibility changes are coalesced into SQS batch calls (one
-`Batcher` per queue and operation; deletes linger briefly to share a call);
+`Batcher` per queue and operation; deletes of handled messages linger briefly
+to share a call);
 receives are long polls of up to ten messages. Every call runs off the event loop (see `asyncmcp_cli.aws`).
 """
 
@@ -190,8 +191,10 @@ class SqsQueues:
             )
         return await self._batcher(url, "send").submit(outgoing)
 
-    async def delete(self, url: str, receipt_handle: str) -> None:
-        await self._batcher(url, "delete").submit(receipt_handle)
+    async def delete(self, url: str, receipt_handle: str, *, lazy: bool = False) -> None:
+        """Delete a received message. `lazy` is for messages already handled (their caller has
+        its answer): the delete may wait `DELETE_LINGER_SECONDS` to share a batch call."""
+        await self._batcher(url, "lazy delete" if lazy else "delete").submit(receipt_handle)
 
     async def change_visibility(self, url: str, receipt_handle: str, seconds: int) -> None:
         await self._batcher(url, "visibility").submit((receipt_handle, seconds))
@@ -202,9 +205,9 @@ class SqsQueues:
                 return Batcher(
                     lambda items: self._send_batch(url, items), max_weight=MAX_MESSAGE_BYTES, weigh=lambda o: o.size
                 )
-            if operation == "delete":
-                linger = 0.0 if url.endswith(".fifo") else DELETE_LINGER_SECONDS
-                return Batcher(lambda items: self._delete_batch(url, items), linger=linger)
+            if operation.endswith("delete"):
+                lingers = operation == "lazy delete" and not url.endswith(".fifo")
+                return Batcher(lambda items: self._delete_batch(url, items), linger=DELETE_LINGER_SECONDS * lingers)
             return Batcher(lambda items: self._visibility_batch(url, items))
 
         return self._batchers.get((url, operation), make)

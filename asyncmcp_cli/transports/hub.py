@@ -214,7 +214,7 @@ class SessionHub:
             await self._send_with_retry(
                 client.reply_to, client.client_id, codec.error_reply(rid, types.INTERNAL_ERROR, text)
             )
-            await _settle(inbound.dead_letter)
+            self._in_background(_settle, inbound.dead_letter)
             return
         client.in_flight[rid] = [inbound]
         self._idle = anyio.Event() if self._idle.is_set() else self._idle
@@ -269,10 +269,8 @@ class SessionHub:
             routing.client_id,
         )  # type: ignore[arg-type]
         assert routing.reply_to is not None and routing.client_id is not None
-        if await self._send_with_retry(routing.reply_to, routing.client_id, codec.decode(cached)):
-            await _settle(inbound.ack)
-        else:
-            await _settle(inbound.release)
+        sent = await self._send_with_retry(routing.reply_to, routing.client_id, codec.decode(cached))
+        self._in_background(_settle, inbound.ack if sent else inbound.release)
         return True
 
     async def _client_for(self, client_id: str, reply_to: str) -> _Client:

@@ -179,7 +179,7 @@ async def _forward(
 
 async def _delete(queues: SqsQueues, url: str, receipt: str, cleanup: Cleanup = nothing) -> None:
     try:
-        await queues.delete(url, receipt)
+        await queues.delete(url, receipt, lazy=True)
     except AsyncMCPError as exc:
         logger.warning("could not delete a consumed reply (%s); it may be seen again and ignored", exc)
     await cleanup()

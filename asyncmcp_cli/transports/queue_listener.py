@@ -186,7 +186,7 @@ class QueueListener:
 
         async def ack() -> None:
             self._untrack(received)
-            await self._queues.delete(self._url, received.receipt_handle)
+            await self._queues.delete(self._url, received.receipt_handle, lazy=True)
             await cleanup()
 
         async def release() -> None:
