@@ -1,8 +1,9 @@
 """Fire now, collect later: send a request without waiting, read its answer from the reply queue afterwards.
 
 The point of an asynchronous transport is that a client need not stay
-connected. `fire` puts one request on the request queue and returns a
-`Receipt`; the server may not even be running yet. `collect` reads the reply
+connected. `fire` puts one request on the request queue (``sqs``) or
+publishes it to the request topic (``sns+sqs``) and returns a `Receipt`; the
+server may not even be running yet. `collect` reads the reply
 queue, from any process or machine that can reach it, for the answer that
 receipt names.
 
@@ -33,14 +34,17 @@ import mcp_types as types
 from mcp import Client
 from mcp.shared.message import SessionMessage
 
-from asyncmcp_cli import aws, codec
+from asyncmcp_cli import aws, codec, sns_envelope
 from asyncmcp_cli.client import ERAS
 from asyncmcp_cli.errors import ConfigurationError, TransportError
 from asyncmcp_cli.receipts import Receipt
+from asyncmcp_cli.sns_topics import SnsTopics
 from asyncmcp_cli.sqs_queues import Received, SqsQueues
 from asyncmcp_cli.targets import CLIENT_INFO
 from asyncmcp_cli.transports.base import Transport
 from asyncmcp_cli.transports.queue_client import new_client_id
+from asyncmcp_cli.transports.queue_listener import plain
+from asyncmcp_cli.transports.sns import check_reply_route
 from asyncmcp_cli.types import TransportStreams
 
 logger = logging.getLogger(__name__)
@@ -98,16 +102,28 @@ async def fire(
     name: str | None = None,
 ) -> Receipt:
     """Send the request `ask` makes over `transport` without waiting for its answer."""
-    channel = _sqs_channel(transport)
+    channel = _channel(transport)
     request = await sdk_request(ask)
     request = request.model_copy(update={"id": uuid.uuid4().hex[:16]})
-    client_id = client_id or new_client_id()
+    client_id = client_id or channel.client_id or new_client_id()
+    body = codec.encode(request)
     queues = SqsQueues(channel.aws)
     async with queues.running():
-        request_url = await queues.url_for(channel.request_queue)
-        reply_url = await queues.url_for(channel.reply_queue, create=channel.create_reply_queue)
-        attributes = {codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_url, codec.METHOD: request.method}
-        await queues.send(request_url, codec.encode(request), attributes)
+        if channel.request_topic is None:
+            request_address = await queues.url_for(channel.request_queue)
+            reply_url = reply_address = await queues.url_for(channel.reply_queue, create=channel.create_reply_queue)
+            attributes = {codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_address, codec.METHOD: request.method}
+            await queues.send(request_address, body, attributes)
+        else:
+            topics = SnsTopics(channel.aws)
+            async with topics.running():
+                request_address = await topics.arn_for(channel.request_topic, check=True)
+                reply_address = await topics.arn_for(channel.reply_topic)
+                reply_url = await queues.url_for(channel.reply_queue)
+                if channel.check_route:
+                    await check_reply_route(topics, reply_address, reply_url, client_id)
+                attributes = {codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_address, codec.METHOD: request.method}
+                await topics.publish(request_address, body, attributes, group_id=client_id)
     return Receipt(
         transport=transport.scheme,
         reply_queue=reply_url,
@@ -115,7 +131,7 @@ async def fire(
         request_id=request.id,
         method=request.method,
         name=name,
-        request_queue=request_url,
+        request_queue=request_address,
         endpoint=channel.aws.resolved_endpoint,
         region=channel.aws.resolved_region,
         sent_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -179,8 +195,10 @@ async def collect(receipt: Receipt, *, wait: float = 0.0, keep: bool = False) ->
     client id that is there now is taken. Notifications addressed to the client
     id are consumed and returned alongside.
     """
-    if receipt.transport != "sqs":
-        raise ConfigurationError(f"collecting from a {receipt.transport!r} receipt is not supported (only sqs)")
+    if receipt.transport not in COLLECTABLE:
+        raise ConfigurationError(
+            f"collecting from a {receipt.transport!r} receipt is not supported (only {', '.join(COLLECTABLE)})"
+        )
     queues = SqsQueues(aws.AwsSettings(endpoint_url=receipt.endpoint, region=receipt.region))
     collected = Collected()
     async with queues.running():
@@ -226,10 +244,11 @@ async def _take(
     keep: bool,
 ) -> bool:
     """Keep `received` if it is ours; False when it belongs to someone else."""
-    if received.attributes.get(codec.CLIENT_ID) != receipt.client_id:
+    body, attributes = COLLECTABLE[receipt.transport](received)
+    if attributes.get(codec.CLIENT_ID) != receipt.client_id:
         return False
     try:
-        message = codec.decode(received.body)
+        message = codec.decode(body)
     except codec.DecodeError:
         return False
     if isinstance(message, types.JSONRPCNotification):
@@ -266,22 +285,42 @@ async def _make_visible(queues: SqsQueues, url: str, handle: str) -> None:
 # -- channels -----------------------------------------------------------------
 
 
+COLLECTABLE = {"sqs": plain, "sns+sqs": sns_envelope.unwrap}
+"""Transports whose answers wait on a queue, and how to read a message of each."""
+
+
 @dataclass(frozen=True)
-class _SqsChannel:
+class _Channel:
+    """Where a fired request goes (a queue or a topic) and the queue its answer reaches."""
+
     aws: aws.AwsSettings
-    request_queue: str
     reply_queue: str
-    create_reply_queue: bool
+    request_queue: str = ""
+    create_reply_queue: bool = False
+    request_topic: str | None = None
+    reply_topic: str = ""
+    client_id: str | None = None
+    check_route: bool = True
 
 
-def _sqs_channel(transport: Transport) -> _SqsChannel:
-    """Where to send and where answers arrive, for transports that can fire and collect."""
+def _channel(transport: Transport) -> _Channel:
+    from asyncmcp_cli.transports.sns import SnsSqsTransport
     from asyncmcp_cli.transports.sqs import SqsTransport
 
-    if not isinstance(transport, SqsTransport):
-        raise ConfigurationError(
-            f"fire-and-collect needs a queue transport (sqs), not {transport.scheme!r}: "
-            "other transports answer only while the client is connected"
+    if isinstance(transport, SqsTransport):
+        o = transport.options
+        return _Channel(o.aws, o.reply_queue, o.request_queue, create_reply_queue=o.create_reply_queue)
+    if isinstance(transport, SnsSqsTransport):
+        s = transport.options
+        return _Channel(
+            s.aws,
+            s.reply_queue,
+            request_topic=s.request_topic,
+            reply_topic=s.reply_topic,
+            client_id=s.client_id,
+            check_route=s.check_route,
         )
-    o = transport.options
-    return _SqsChannel(o.aws, o.request_queue, o.reply_queue, o.create_reply_queue)
+    raise ConfigurationError(
+        f"fire-and-collect needs a queue transport ({', '.join(COLLECTABLE)}), not {transport.scheme!r}: "
+        "other transports answer only while the client is connected"
+    )

@@ -137,7 +137,7 @@ class SnsSqsTransport:
             reply_arn = await topics.arn_for(o.reply_topic)
             reply_url = await queues.url_for(o.reply_queue)
             if o.check_route:
-                await _check_reply_route(topics, reply_arn, reply_url, client_id)
+                await check_reply_route(topics, reply_arn, reply_url, client_id)
 
             claims = o.claims
 
@@ -171,7 +171,7 @@ def _as_topic_arn(queue_arn: str) -> str:
     return ":".join(parts)
 
 
-async def _check_reply_route(topics: SnsTopics, reply_arn: str, reply_url: str, client_id: str) -> None:
+async def check_reply_route(topics: SnsTopics, reply_arn: str, reply_url: str, client_id: str) -> None:
     """Fail now, not at the first timeout, when this client's responses could never arrive.
 
     Skipped (with a debug line) when the credentials may not list subscriptions.

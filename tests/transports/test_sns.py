@@ -16,8 +16,10 @@ import pytest
 
 from asyncmcp_cli import aws, codec, provision, sns_envelope
 from asyncmcp_cli.client import open_client
+from asyncmcp_cli.deferred import collect, fire
 from asyncmcp_cli.errors import ConfigurationError, TransportError
 from asyncmcp_cli.local_aws import LocalEndpoint
+from asyncmcp_cli.receipts import Receipt
 from asyncmcp_cli.transports.base import Transport
 from asyncmcp_cli.transports.registry import resolve
 from asyncmcp_cli.transports.sns import SnsSqsTransport
@@ -297,3 +299,27 @@ def _counts(setup: SnsSetup, url: str) -> tuple[int, int]:
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
     return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+@pytest.mark.parametrize("raw_delivery", [True, False])
+async def test_fire_now_collect_later_through_topics(moto: LocalEndpoint, raw_delivery: bool) -> None:
+    setup = provisioned(moto, sns_replies="shared", clients=2, raw_delivery=raw_delivery)
+    transport = setup.transport(client=1)  # the second client: its reply queue filters on its own id
+    receipt = await fire(transport, lambda c: c.call_tool("echo", {"text": "published"}), name="echo")
+    assert receipt.transport == "sns+sqs"
+    assert receipt.client_id == setup.result.plan.clients[1].client_id
+    assert receipt.reply_queue == setup.url(setup.result.plan.clients[1].reply_queue)
+    assert (await collect(receipt)).replies == []  # no server yet
+
+    app = ControlledApp()
+    async with running(app, transport):
+        collected = await collect(Receipt.parse(receipt.encode()), wait=20)  # as another process would
+    [reply] = collected.replies
+    assert reply.result["content"][0]["text"] == "published"
+    assert app.executions["echo:published"] == 1
+
+
+async def test_fire_fails_fast_when_the_answer_could_never_arrive(moto: LocalEndpoint) -> None:
+    setup = provisioned(moto, sns_replies="shared", clients=2)
+    with pytest.raises(ConfigurationError, match="filter policy"):
+        await fire(setup.transport(client_id="someone-else"), lambda c: c.call_tool("echo", {"text": "x"}))

@@ -48,7 +48,7 @@ def fire_tool_call(
         arguments = build_arguments(pairs, args_json=args_json)
         target = client.target()
         if target.transport is None:
-            raise ConfigurationError(f"--no-wait needs a queue transport (sqs), not {target.label()}")
+            raise ConfigurationError(f"--no-wait needs a queue transport (sqs, sns+sqs), not {target.label()}")
         return await fire(
             target.transport, lambda mcp: mcp.call_tool(name, arguments), client_id=client.client_id, name=name
         )
@@ -145,14 +145,15 @@ def _receipt_from(
     if text:
         return Receipt.parse(sys.stdin.read() if text == "-" else text)
     assert client_id is not None
+    from asyncmcp_cli.transports.sns import SnsSqsTransport
     from asyncmcp_cli.transports.sqs import SqsTransport
 
     transport = options.resolve()
-    if not isinstance(transport, SqsTransport):
+    if not isinstance(transport, (SqsTransport, SnsSqsTransport)):
         raise fail(f"collect reads an SQS reply queue; {transport.scheme!r} has none", ExitCode.CONFIGURATION)
     o = transport.options
     return Receipt(
-        transport="sqs",
+        transport=transport.scheme,
         reply_queue=o.reply_queue,
         client_id=client_id,
         request_id=request_id,
