@@ -15,8 +15,6 @@ Around it, a small Starlette app adds:
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -32,10 +30,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from asyncmcp_cli.bearer import BearerToken
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.proxy.backend import Backend
 from asyncmcp_cli.proxy.forwarder import proxy_server
@@ -89,29 +87,6 @@ def parse_listen(url: str) -> ListenAddress:
     return ListenAddress(parts.hostname or "127.0.0.1", port, path)
 
 
-class BearerToken:
-    """ASGI middleware: requests need ``Authorization: Bearer <token>`` (constant-time compare)."""
-
-    def __init__(self, app: ASGIApp, *, token: str, open_paths: tuple[str, ...] = ("/health",)) -> None:
-        self._app = app
-        self._expected = token.encode()
-        self._open_paths = open_paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] == "OPTIONS" or scope["path"] in self._open_paths:
-            await self._app(scope, receive, send)
-            return
-        header = Request(scope).headers.get("authorization", "")
-        scheme, _, presented = header.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), self._expected):
-            await self._app(scope, receive, send)
-            return
-        body = {"error": "invalid_token", "error_description": "asyncmcp proxy: a valid bearer token is required"}
-        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-        response = Response(json.dumps(body), status_code=401, media_type="application/json", headers=headers)
-        await response(scope, receive, send)
-
-
 def front_app(manager: StreamableHTTPSessionManager, address: ListenAddress, options: HttpFrontOptions) -> Starlette:
     """The Starlette app of the HTTP front (without the session manager's lifespan: the caller runs it)."""
 
@@ -130,7 +105,7 @@ def front_app(manager: StreamableHTTPSessionManager, address: ListenAddress, opt
             )
         )
     if options.token:
-        middleware.append(Middleware(BearerToken, token=options.token))
+        middleware.append(Middleware(BearerToken, token=options.token, owner="asyncmcp proxy", open_paths=("/health",)))
     routes = [
         Route("/health", health, methods=["GET"]),
         Route(address.path, endpoint=StreamableHTTPASGIApp(manager)),

@@ -254,3 +254,17 @@ def test_found_by_url_with_its_options() -> None:
     assert transport.options.webhook_tools == ("render", "export")
     assert transport.options.port == 0
     assert transport.describe()["webhook_tools"] == "render,export"
+
+
+async def test_a_bearer_token_from_the_environment_guards_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASYNCMCP_WEBHOOK_TOKEN", "from-the-environment")
+    transport = http_webhook_transport(tmp_path)
+    message = tool_call("echo", {"text": "sneaked"})
+    async with running(ControlledApp(), transport), httpx2.AsyncClient() as http:
+        anonymous = await http.post(transport.server_url, json=message, headers=http_headers(message))
+        async with open_client(transport, timeout=10) as client:
+            answered = await client.call_tool("echo", {"text": "let in"})
+    assert anonymous.status_code == 401
+    assert answered.content[0].text == "let in"

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import httpx2
 import pytest
 from mcp import Client
@@ -21,6 +22,7 @@ from asyncmcp_cli.client import open_client
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.transports.base import Transport
 from asyncmcp_cli.transports.registry import resolve
+from asyncmcp_cli.transports.webhook.asgi import guarded
 from asyncmcp_cli.transports.webhook.client import WebhookClient
 from asyncmcp_cli.transports.webhook.deadletter import DeadLetterFile
 from asyncmcp_cli.transports.webhook.receiver import receiver_app
@@ -259,3 +261,30 @@ def test_found_by_url_with_its_options() -> None:
     assert o.allow_webhook == ("http://127.0.0.1:*", "https://*")
     assert transport.server_url == "http://127.0.0.1:9001/rpc"
     assert resolve("webhook", port=0).options.port == 0
+
+
+async def test_with_a_bearer_token_only_clients_that_present_it_are_served(tmp_path: Path) -> None:
+    transport = webhook_transport(tmp_path, bearer_token="let-me-in")
+    app = ControlledApp()
+    body = json.dumps(tool_call("echo", {"text": "sneaked"}))
+    headers = {"content-type": "application/json", codec.CLIENT_ID: "c", codec.REPLY_TO: "http://127.0.0.1:9/hook"}
+    async with running(app, transport), httpx2.AsyncClient() as http:
+        anonymous = await http.post(transport.server_url, content=body, headers=headers)
+        wrong = await http.post(transport.server_url, content=body, headers=headers | {"authorization": "Bearer no"})
+        async with open_client(transport, timeout=10) as client:  # the transport's own client presents it
+            answered = await client.call_tool("echo", {"text": "let in"})
+    assert [anonymous.status_code, wrong.status_code] == [401, 401]
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+    assert "bearer token is required" in anonymous.json()["error_description"]
+    assert answered.content[0].text == "let in"
+    assert app.executions["echo:sneaked"] == 0
+
+
+def test_an_open_server_off_loopback_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    inner = receiver_app(Verifier([SECRET]), lambda body, headers: anyio.lowlevel.checkpoint())
+    assert guarded(inner, token=None, host="0.0.0.0", owner="test server") is inner
+    assert any("without a bearer token" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    assert guarded(inner, token=None, host="127.0.0.1", owner="test server") is inner
+    assert caplog.records == []

@@ -19,7 +19,7 @@ Options: those of the ``webhook`` transport (``host``, ``port``, ``path``,
 ``server_url``, ``webhook_secret``, ``allow_webhook``, ``webhook_listen``,
 ``webhook_url``, ``dead_letter``, ``max_body_bytes``, ``delivery_attempts``,
 ``delivery_timeout``, ``retry_base_delay``, ``retry_max_delay``,
-``idle_session_timeout``; see `asyncmcp_cli.transports.webhook.transport`),
+``idle_session_timeout``, ``bearer_token``; see `asyncmcp_cli.transports.webhook.transport`),
 plus ``webhook_tools``: comma-separated names of tools that answer by webhook.
 """
 
@@ -44,12 +44,13 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from asyncmcp_cli import codec
+from asyncmcp_cli.bearer import bearer_header
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.transports.base import Connection
 from asyncmcp_cli.transports.http_webhook.client import PendingResults, WebhookResultTransport
 from asyncmcp_cli.transports.http_webhook.router import WebhookCallRouter
 from asyncmcp_cli.transports.http_webhook.tools import WebhookTools
-from asyncmcp_cli.transports.webhook.asgi import LOOPBACK_NAMES
+from asyncmcp_cli.transports.webhook.asgi import LOOPBACK_NAMES, guarded
 from asyncmcp_cli.transports.webhook.serving import serve_asgi
 from asyncmcp_cli.transports.webhook.transport import WebhookEndpoints, WebhookOptions, delivery_client
 from asyncmcp_cli.transports.webhook.urlpolicy import UrlPolicy
@@ -121,7 +122,12 @@ class HttpWebhookTransport(WebhookEndpoints):
                     max_body=o.max_body_bytes,
                     loopback_only=o.host in LOOPBACK_NAMES,
                 )
-                app = Starlette(routes=[Route(o.path, router)])
+                app = guarded(
+                    Starlette(routes=[Route(o.path, router)]),
+                    token=o.token,
+                    host=o.host,
+                    owner="asyncmcp http+webhook server",
+                )
                 listener = HostedListener(router)
                 try:
                     async with serve_asgi(app, o.host, o.port) as bound:
@@ -136,6 +142,7 @@ class HttpWebhookTransport(WebhookEndpoints):
 
     @asynccontextmanager
     async def connect(self, *, client_id: str | None = None) -> AsyncIterator[TransportStreams]:
+        o = self.options
         client_id = client_id or uuid.uuid4().hex
         bad_input, bad_input_reader = anyio.create_memory_object_stream[Exception](BAD_INPUT_BUFFER)
         pending = PendingResults(on_bad_input=bad_input.send)
@@ -143,7 +150,7 @@ class HttpWebhookTransport(WebhookEndpoints):
             async with self.receiver(client_id, pending.accept) as reply_url:
                 http = httpx2.AsyncClient(
                     transport=WebhookResultTransport(httpx2.AsyncHTTPTransport(), pending),
-                    headers={codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_url},
+                    headers={codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_url} | bearer_header(o.token),
                     timeout=httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT),
                     follow_redirects=False,
                 )

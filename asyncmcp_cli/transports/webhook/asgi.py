@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import mcp_types as types
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import Message, Receive
+from starlette.types import ASGIApp, Message, Receive
 
 from asyncmcp_cli import codec
+from asyncmcp_cli.bearer import BearerToken
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 """The same default as the SDK's streamable-HTTP request limit."""
@@ -23,6 +28,20 @@ def loopback_host(request: Request) -> bool:
     own apps do: that is what stops a web page reaching it through DNS rebinding.
     """
     return (request.url.hostname or "").lower() in LOOPBACK_NAMES
+
+
+def guarded(app: ASGIApp, *, token: str | None, host: str, owner: str) -> ASGIApp:
+    """`app` behind a bearer token when there is one; without one, off loopback, a warning."""
+    if token:
+        return BearerToken(app, token=token, owner=owner)
+    if host not in LOOPBACK_NAMES:
+        logger.warning(
+            "%s listens on %s without a bearer token: anyone who can reach it may call its tools "
+            "(set ASYNCMCP_WEBHOOK_TOKEN or -o bearer_token=...)",
+            owner,
+            host,
+        )
+    return app
 
 
 class BodyTooLargeError(Exception):

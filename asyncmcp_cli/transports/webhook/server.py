@@ -38,6 +38,7 @@ from asyncmcp_cli.transports.webhook.asgi import (
     LOOPBACK_NAMES,
     BodyTooLargeError,
     ClientDisconnect,
+    guarded,
     jsonrpc_error,
     loopback_host,
     read_body,
@@ -142,8 +143,9 @@ async def webhook_listener(
     path: str,
     max_body: int,
     idle_timeout: float,
+    token: str | None = None,
 ) -> AsyncIterator[WebhookListener]:
-    """Serve the request endpoint on ``host:port``; replies go out through `sender`."""
+    """Serve the request endpoint on ``host:port`` (behind `token`, if any); replies go out through `sender`."""
 
     async def send_reply(reply_to: str, client_id: str, message: types.JSONRPCMessage) -> None:
         extra = {codec.METHOD: method} if (method := codec.method_of(message)) else {}
@@ -153,6 +155,7 @@ async def webhook_listener(
     async with hub.running():
         listener = WebhookListener(hub)
         app = request_app(hub, policy, listener, path=path, max_body=max_body, loopback_only=host in LOOPBACK_NAMES)
+        app = guarded(app, token=token, host=host, owner="asyncmcp webhook server")
         async with serve_asgi(app, host, port) as bound:
             listener.bound = bound
             logger.info("webhook transport listening on %s", bound.url(path))

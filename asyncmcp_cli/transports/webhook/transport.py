@@ -28,7 +28,11 @@ Options (URL query keys, `WebhookOptions` fields, ``-o key=value``, CLI flags):
 - ``max_body_bytes`` (default 4 MiB): largest request or webhook body;
 - ``delivery_attempts`` (8), ``delivery_timeout`` (10 s), ``retry_base_delay``
   (0.5 s), ``retry_max_delay`` (60 s): webhook delivery retries;
-- ``idle_session_timeout`` (s, default 3600): idle client sessions are closed.
+- ``idle_session_timeout`` (s, default 3600): idle client sessions are closed;
+- ``bearer_token``: when set, the server answers only requests that carry
+  ``Authorization: Bearer <token>`` (401 otherwise) and clients send it.
+  Default: the ``ASYNCMCP_WEBHOOK_TOKEN`` environment variable; without one the
+  server is open to whoever can reach it (a warning says so off loopback).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 
+from asyncmcp_cli.bearer import bearer_header
 from asyncmcp_cli.options import options_from, query_options
 from asyncmcp_cli.transports.webhook.asgi import DEFAULT_MAX_BODY_BYTES
 from asyncmcp_cli.transports.webhook.client import WebhookClient
@@ -57,6 +62,7 @@ from asyncmcp_cli.transports.webhook.urlpolicy import DEFAULT_ALLOW, UrlPolicy
 from asyncmcp_cli.types import TransportStreams
 
 SECRET_ENV = "ASYNCMCP_WEBHOOK_SECRET"
+TOKEN_ENV = "ASYNCMCP_WEBHOOK_TOKEN"
 
 EndpointsT = TypeVar("EndpointsT", bound="WebhookEndpoints")
 
@@ -78,6 +84,12 @@ class WebhookOptions:
     retry_base_delay: float = 0.5
     retry_max_delay: float = 60.0
     idle_session_timeout: float = 3600.0
+    bearer_token: str | None = None
+
+    @property
+    def token(self) -> str | None:
+        """The configured bearer token, else ``ASYNCMCP_WEBHOOK_TOKEN``; None: the server is open."""
+        return self.bearer_token or os.environ.get(TOKEN_ENV) or None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -200,6 +212,7 @@ class WebhookTransport(WebhookEndpoints):
                 path=o.path,
                 max_body=o.max_body_bytes,
                 idle_timeout=o.idle_session_timeout,
+                token=o.token,
             ) as listener,
         ):
             self.bound = listener.bound
@@ -211,7 +224,7 @@ class WebhookTransport(WebhookEndpoints):
     @asynccontextmanager
     async def connect(self, *, client_id: str | None = None) -> AsyncIterator[TransportStreams]:
         client_id = client_id or uuid.uuid4().hex
-        async with httpx2.AsyncClient(follow_redirects=False) as http:
+        async with httpx2.AsyncClient(follow_redirects=False, headers=bearer_header(self.options.token)) as http:
             client = WebhookClient(http, server_url=self.server_url, client_id=client_id)
             async with self.receiver(client_id, client.accept) as reply_url, client.running(reply_url) as streams:
                 yield streams
