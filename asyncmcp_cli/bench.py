@@ -6,7 +6,9 @@ deletes. In one run it measures:
 
 - the raw boto3 two-hop floor: send → long-poll receive → send → long-poll
   receive between two threads, the least any SQS request/response costs there;
-- tools/call latency through asyncmcp (SDK client and server on both ends);
+- tools/call latency through asyncmcp (SDK client and server on both ends),
+  and over the in-memory transport: what the SDK itself costs per call, so the
+  gap to the floor can be split into the SDK's share and the queue path's;
 - throughput with many calls in flight from several clients, and SQS API
   requests per call (counted with botocore event hooks);
 - idle API requests per minute per long-poll loop;
@@ -24,6 +26,7 @@ import statistics
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +38,8 @@ from asyncmcp_cli.apps import as_lowlevel
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.demo import demo
 from asyncmcp_cli.server import serve
+from asyncmcp_cli.transports.base import Transport
+from asyncmcp_cli.transports.memory import MemoryTransport
 from asyncmcp_cli.transports.sqs import SqsTransport
 
 TARGETS = {"latency_ratio": 1.15, "requests_per_call_under_load": 2.0, "idle_requests_per_minute": 6.0}
@@ -53,6 +58,7 @@ class BenchSettings:
 class BenchReport:
     floor_ms: dict[str, float] = field(default_factory=dict)
     tools_call_ms: dict[str, float] = field(default_factory=dict)
+    in_memory_call_ms: dict[str, float] = field(default_factory=dict)
     latency_ratio: float = 0.0
     requests_per_call_sequential: float = 0.0
     throughput_calls_per_second: float = 0.0
@@ -112,6 +118,8 @@ async def run_bench(
         )
         counter = RequestCounter(aws.client("sqs", transport.options.aws))
         await _through_asyncmcp(transport, counter, options, report, report_step)
+        report_step("tools/call over the in-memory transport")
+        report.in_memory_call_ms = percentiles(await _sequential_calls(MemoryTransport(prefix), options.calls))
     finally:
         for url in urls.values():
             sqs.delete_queue(QueueUrl=url)
@@ -156,16 +164,10 @@ async def _through_asyncmcp(
         tg.start_soon(lambda: serve(as_lowlevel(demo), transport, shutdown=shutdown, on_ready=ready.set))
         await ready.wait()
         step("tools/call latency")
-        async with open_client(transport, timeout=120) as client:
-            for _ in range(5):  # warm-up: connections and the SDK's tool-schema cache
-                await client.call_tool("echo", {"text": "warm"})
-            before, samples = counter.count, []
-            for i in range(options.calls):
-                started = time.perf_counter()
-                await client.call_tool("echo", {"text": str(i)})
-                samples.append(time.perf_counter() - started)
-            report.tools_call_ms = percentiles(samples)
-            report.requests_per_call_sequential = (counter.count - before) / options.calls
+        warmed: list[int] = []
+        samples = await _calls_on(transport, options.calls, warmed_up=lambda: warmed.append(counter.count))
+        report.tools_call_ms = percentiles(samples)
+        report.requests_per_call_sequential = (counter.count - warmed[0]) / options.calls
 
         step("throughput under load")
         await _load(transport, counter, options, report)
@@ -177,6 +179,34 @@ async def _through_asyncmcp(
         step(f"memory for {options.idle_sessions} idle sessions")
         await _idle_sessions(transport, options.idle_sessions, report)
         shutdown.set()
+
+
+_WARM_UP = 5
+
+
+async def _sequential_calls(transport: Transport, calls: int) -> list[float]:
+    """Serve the demo on `transport` and time `calls` echo calls made one after another."""
+    shutdown, ready = anyio.Event(), anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: serve(as_lowlevel(demo), transport, shutdown=shutdown, on_ready=ready.set))
+        await ready.wait()
+        samples = await _calls_on(transport, calls)
+        shutdown.set()
+    return samples
+
+
+async def _calls_on(transport: Transport, calls: int, warmed_up: Callable[[], object] = lambda: None) -> list[float]:
+    """Time `calls` sequential echo calls from one client, after a short warm-up."""
+    async with open_client(transport, timeout=120) as client:
+        for _ in range(_WARM_UP):  # connections and the SDK's tool-schema cache
+            await client.call_tool("echo", {"text": "warm"})
+        warmed_up()
+        samples = []
+        for i in range(calls):
+            started = time.perf_counter()
+            await client.call_tool("echo", {"text": str(i)})
+            samples.append(time.perf_counter() - started)
+    return samples
 
 
 async def _load(transport: SqsTransport, counter: RequestCounter, options: BenchSettings, report: BenchReport) -> None:

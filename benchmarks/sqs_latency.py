@@ -35,6 +35,7 @@ def main() -> None:
     print(
         f"asyncmcp tools/call       p50 {call['p50']:6.1f} ms   p95 {call['p95']:6.1f} ms   p99 {call['p99']:6.1f} ms"
     )
+    print(f"same calls in memory      p50 {report.in_memory_call_ms['p50']:6.1f} ms   (the SDK's own cost)")
     print(f"latency ratio (p50)       {report.latency_ratio:.2f}x")
     print(
         f"SQS requests per call     {report.requests_per_call_sequential:.2f} one at a time, "

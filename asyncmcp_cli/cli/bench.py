@@ -64,6 +64,8 @@ def bench(
         "raw two-hop floor p50 / p95 / p99 (ms)", f"{floor['p50']:.1f} / {floor['p95']:.1f} / {floor['p99']:.1f}", ""
     )
     table.add_row("tools/call p50 / p95 / p99 (ms)", f"{call['p50']:.1f} / {call['p95']:.1f} / {call['p99']:.1f}", "")
+    memory = report.in_memory_call_ms
+    table.add_row("  of which the SDK: tools/call in memory p50 (ms)", f"{memory['p50']:.1f}", "", style="dim")
     table.add_row(
         "latency ratio (p50 ÷ floor)",
         f"{report.latency_ratio:.2f}x",

@@ -20,6 +20,7 @@ def test_bench_reports_its_figures() -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["floor_ms"]["p50"] > 0 and report["tools_call_ms"]["p50"] > 0
+    assert 0 < report["in_memory_call_ms"]["p50"] < report["tools_call_ms"]["p50"]  # no queue hops in memory
     assert report["latency_ratio"] == report["tools_call_ms"]["p50"] / report["floor_ms"]["p50"]
     # A call needs at least a send and a receive on each side: four SQS requests.
     assert 4 <= report["requests_per_call_sequential"] <= 12
