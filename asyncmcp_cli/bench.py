@@ -42,6 +42,9 @@ from asyncmcp_cli.transports.base import Transport
 from asyncmcp_cli.transports.memory import MemoryTransport
 from asyncmcp_cli.transports.sqs import SqsTransport
 
+WARM_UP_CALLS = 5
+"""Calls made before timing starts: connections, and the SDK's cache of tool schemas."""
+
 TARGETS = {"latency_ratio": 1.15, "requests_per_call_under_load": 2.0, "idle_requests_per_minute": 6.0}
 
 
@@ -181,9 +184,6 @@ async def _through_asyncmcp(
         shutdown.set()
 
 
-_WARM_UP = 5
-
-
 async def _sequential_calls(transport: Transport, calls: int) -> list[float]:
     """Serve the demo on `transport` and time `calls` echo calls made one after another."""
     shutdown, ready = anyio.Event(), anyio.Event()
@@ -198,7 +198,7 @@ async def _sequential_calls(transport: Transport, calls: int) -> list[float]:
 async def _calls_on(transport: Transport, calls: int, warmed_up: Callable[[], object] = lambda: None) -> list[float]:
     """Time `calls` sequential echo calls from one client, after a short warm-up."""
     async with open_client(transport, timeout=120) as client:
-        for _ in range(_WARM_UP):  # connections and the SDK's tool-schema cache
+        for _ in range(WARM_UP_CALLS):
             await client.call_tool("echo", {"text": "warm"})
         warmed_up()
         samples = []

@@ -107,23 +107,25 @@ async def fire(
     request = request.model_copy(update={"id": uuid.uuid4().hex[:16]})
     client_id = client_id or channel.client_id or new_client_id()
     body = codec.encode(request)
+
+    def routed(reply_address: str) -> dict[str, str]:
+        return {codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_address, codec.METHOD: request.method}
+
     queues = SqsQueues(channel.aws)
     async with queues.running():
         if channel.request_topic is None:
             request_address = await queues.url_for(channel.request_queue)
-            reply_url = reply_address = await queues.url_for(channel.reply_queue, create=channel.create_reply_queue)
-            attributes = {codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_address, codec.METHOD: request.method}
-            await queues.send(request_address, body, attributes)
+            reply_url = await queues.url_for(channel.reply_queue, create=channel.create_reply_queue)
+            await queues.send(request_address, body, routed(reply_url))
         else:
             topics = SnsTopics(channel.aws)
             async with topics.running():
                 request_address = await topics.arn_for(channel.request_topic, check=True)
-                reply_address = await topics.arn_for(channel.reply_topic)
+                reply_topic = await topics.arn_for(channel.reply_topic)
                 reply_url = await queues.url_for(channel.reply_queue)
                 if channel.check_route:
-                    await check_reply_route(topics, reply_address, reply_url, client_id)
-                attributes = {codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_address, codec.METHOD: request.method}
-                await topics.publish(request_address, body, attributes, group_id=client_id)
+                    await check_reply_route(topics, reply_topic, reply_url, client_id)
+                await topics.publish(request_address, body, routed(reply_topic), group_id=client_id)
     return Receipt(
         transport=transport.scheme,
         reply_queue=reply_url,

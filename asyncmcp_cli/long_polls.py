@@ -4,9 +4,9 @@ An SQS long poll blocks a thread for up to 20 s. When its caller is
 cancelled (shutdown, a client leaving), the caller returns at once and the
 poll finishes in the background; whatever it still receives is handed to an
 `on_abandoned` callback (to give messages back). The threads are daemon
-threads so that process exit never waits for a poll, and they are reused:
-starting a thread per poll cost about a millisecond of event-loop time,
-twice per call, which showed up directly in tools/call latency.
+threads so that process exit never waits for a poll, and they are reused
+rather than started anew for every poll (two per call), which spent event-loop
+time on thread start-up.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio
+import anyio.from_thread
 import anyio.lowlevel
 
 logger = logging.getLogger(__name__)

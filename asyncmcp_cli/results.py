@@ -108,14 +108,17 @@ class S3ResultStore:
 
     async def get(self, key: str) -> str | None:
         try:
-            response = await aws.call(self._s3.get_object, Bucket=self.bucket, Key=self.prefix + key)
+            expires, body = await aws.call(self._fetch, key=self.prefix + key)
         except TransportError as exc:
             if aws.error_code(exc) in ("NoSuchKey", "404"):
                 return None
             raise
-        expires = float(response.get("Metadata", {}).get(_EXPIRES, "inf"))
-        body = await aws.call(response["Body"].read)
         return body.decode() if expires >= time.time() else None
+
+    def _fetch(self, key: str) -> tuple[float, bytes]:
+        """(expiry, body) of one stored response, in one trip off the event loop."""
+        response = self._s3.get_object(Bucket=self.bucket, Key=key)
+        return float(response.get("Metadata", {}).get(_EXPIRES, "inf")), response["Body"].read()
 
     async def put(self, key: str, reply: str) -> None:
         await aws.call(

@@ -2,8 +2,8 @@
 
 Sends, deletes and visibility changes are coalesced into SQS batch calls (one
 `Batcher` per queue and operation; deletes of handled messages linger briefly
-to share a call);
-receives are long polls of up to ten messages. Every call runs off the event loop (see `asyncmcp_cli.aws`).
+to share a call); receives are long polls of up to ten messages. Every call
+runs off the event loop (see `asyncmcp_cli.aws`).
 """
 
 from __future__ import annotations
