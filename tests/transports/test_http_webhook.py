@@ -31,6 +31,7 @@ from tests.transports.webhook_support import (
     SECRET,
     ScriptedReceiver,
     http_headers,
+    loopback_options,
     post_signed,
     tool_call,
 )
@@ -39,15 +40,7 @@ pytestmark = pytest.mark.anyio
 
 
 def http_webhook_transport(tmp_path: Path, **options: object) -> HttpWebhookTransport:
-    values: dict[str, object] = {
-        "port": 0,
-        "webhook_secret": (SECRET,),
-        "allow_webhook": ("http://127.0.0.1:*",),
-        "dead_letter": str(tmp_path / "dead-letter.jsonl"),
-        "retry_base_delay": 0.05,
-        "retry_max_delay": 0.5,
-        "webhook_tools": ("wait_for_gate",),
-    }
+    values = loopback_options(tmp_path) | {"webhook_tools": ("wait_for_gate",)}
     return HttpWebhookTransport(**(values | options))
 
 

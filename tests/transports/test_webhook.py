@@ -38,6 +38,7 @@ from tests.transports.webhook_support import (
     OTHER_SECRET,
     SECRET,
     ScriptedReceiver,
+    loopback_options,
     post_signed,
     reserve_port,
     tool_call,
@@ -47,15 +48,7 @@ pytestmark = pytest.mark.anyio
 
 
 def webhook_transport(tmp_path: Path, **options: object) -> WebhookTransport:
-    values: dict[str, object] = {
-        "port": 0,
-        "webhook_secret": (SECRET,),
-        "allow_webhook": ("http://127.0.0.1:*",),
-        "dead_letter": str(tmp_path / "dead-letter.jsonl"),
-        "retry_base_delay": 0.05,
-        "retry_max_delay": 0.5,
-    }
-    return WebhookTransport(**(values | options))
+    return WebhookTransport(**(loopback_options(tmp_path) | options))
 
 
 class TestWebhookContract(TransportContract):

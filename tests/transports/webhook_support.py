@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -40,6 +41,18 @@ async def post_signed(
         return await client.post(
             url, content=body.encode(), headers=signed | {"content-type": "application/json"} | (headers or {})
         )
+
+
+def loopback_options(tmp_path: Path) -> dict[str, object]:
+    """Options for a webhook server on a free loopback port that may POST to loopback receivers, retrying fast."""
+    return {
+        "port": 0,
+        "webhook_secret": (SECRET,),
+        "allow_webhook": ("http://127.0.0.1:*",),
+        "dead_letter": str(tmp_path / "dead-letter.jsonl"),
+        "retry_base_delay": 0.05,
+        "retry_max_delay": 0.5,
+    }
 
 
 def reserve_port() -> int:
