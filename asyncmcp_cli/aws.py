@@ -27,6 +27,7 @@ import botocore.exceptions
 from asyncmcp_cli import long_polls
 from asyncmcp_cli.errors import (
     CredentialsError,
+    DestinationUnreachableError,
     EndpointUnreachableError,
     PayloadTooLargeError,
     QueueNotFoundError,
@@ -45,12 +46,13 @@ _QUEUE_MISSING = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"
 _AUTH_FAILED = {
     "InvalidClientTokenId",
     "UnrecognizedClientException",
-    "AccessDenied",
-    "AccessDeniedException",
     "SignatureDoesNotMatch",
     "ExpiredToken",
     "InvalidSecurity",
 }
+_DENIED = {"AccessDenied", "AccessDeniedException", "AuthorizationError", "KMS.AccessDeniedException"}
+"""Valid credentials, but not allowed to touch this resource (SNS says AuthorizationError)."""
+_TOPIC_MISSING = {"NotFound", "NotFoundException"}
 _TOO_LARGE = {"InvalidParameterValue.TooLong", "MessageTooLong", "AWS.SimpleQueueService.BatchRequestTooLong"}
 
 # Long polls hold a thread for up to 20 s each; size the pool so that pollers
@@ -169,6 +171,10 @@ def map_error(exc: Exception) -> TransportError:
         text = str(error.get("Message", "")) or code
         if code in _QUEUE_MISSING:
             return QueueNotFoundError(f"queue does not exist: {text}")
+        if code in _TOPIC_MISSING:
+            return DestinationUnreachableError(f"does not exist ({code}): {text}")
+        if code in _DENIED:
+            return DestinationUnreachableError(f"AWS denied access ({code}): {text}")
         if code in _AUTH_FAILED:
             return CredentialsError(f"AWS refused the credentials ({code}): {text}")
         if code in _TOO_LARGE:

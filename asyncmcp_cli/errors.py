@@ -10,7 +10,8 @@ library and re-raised from the original, so callers only ever catch these::
     ├── TransportError              a channel failed while moving messages
     │   ├── EndpointUnreachableError    nothing answers at the endpoint
     │   ├── CredentialsError            no or rejected credentials
-    │   ├── QueueNotFoundError          the named queue does not exist
+    │   ├── DestinationUnreachableError the address does not exist or refuses us: retrying will not help
+    │   │   └── QueueNotFoundError      the named queue does not exist
     │   └── PayloadTooLargeError        a message exceeds the channel's limit
     ├── ReplyAddressRefusedError    a client asked for a reply address outside the allow-list
     └── UsageError                  a request the user typed cannot be sent (unknown tool, bad arguments)
@@ -53,7 +54,15 @@ class CredentialsError(TransportError):
     """No credentials were found, or the service rejected them."""
 
 
-class QueueNotFoundError(TransportError):
+class DestinationUnreachableError(TransportError):
+    """The address a message goes to does not exist, or this sender may not write to it.
+
+    Unlike throttling or a lost connection, retrying will not help: the caller
+    settles the message instead of waiting out its retry window.
+    """
+
+
+class QueueNotFoundError(DestinationUnreachableError):
     """The named queue does not exist at the endpoint."""
 
 

@@ -47,6 +47,8 @@ class Received:
     message_id: str
     receive_count: int
     sent_at_ms: int | None
+    sender_id: str | None = None
+    """The AWS principal that sent it (SQS SenderId; for a message SNS delivered, SNS's own)."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class SqsQueues:
             "MaxNumberOfMessages": max(1, min(MAX_BATCH, max_messages)),
             "WaitTimeSeconds": wait_seconds,
             "MessageAttributeNames": ["All"],
-            "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
+            "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp", "SenderId"],
         }
         if visibility_timeout is not None:
             kwargs["VisibilityTimeout"] = visibility_timeout
@@ -267,4 +269,5 @@ def _received(url: str, raw: dict[str, Any]) -> Received:
         message_id=raw.get("MessageId", ""),
         receive_count=int(system.get("ApproximateReceiveCount", "1")),
         sent_at_ms=int(sent) if sent else None,
+        sender_id=system.get("SenderId") or None,
     )

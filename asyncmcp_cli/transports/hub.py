@@ -8,6 +8,12 @@ that client declared.
 Delivery: a request's channel message is settled (`ack`, e.g. deleted) only
 after its response has been sent. A redelivered copy of a request that is still
 running is not started again: its ack joins the running one.
+
+Hostile input: `deliver` only routes; every send (answers from the result
+cache, errors, dead letters) runs in the background, so no message, whatever
+its reply address, holds up the ones behind it. A client id is bound to the
+reply address (and, where the channel reports one, the sender) that opened its
+session; a message claiming the id from elsewhere is dead-lettered unseen.
 """
 
 from __future__ import annotations
@@ -27,46 +33,26 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mcp.shared.message import ServerMessageMetadata, SessionMessage
 
 from asyncmcp_cli import codec
-from asyncmcp_cli.errors import PayloadTooLargeError, TransportError
 from asyncmcp_cli.results import ResultStore
 from asyncmcp_cli.transports.base import Connection
-from asyncmcp_cli.types import Ack
+from asyncmcp_cli.transports.inbound import Inbound, preview, settle
+from asyncmcp_cli.transports.replies import Replies, ReplySender, Sent
+
+__all__ = ["Inbound", "ReplySender", "SessionHub"]
 
 logger = logging.getLogger(__name__)
 
-ReplySender = Callable[[str, str, types.JSONRPCMessage], Awaitable[None]]
-"""send(reply_to, client_id, message): put one message on the client's reply channel."""
-
 _SESSION_BUFFER = 16
-_SEND_RETRY_SECONDS = 60.0
-_SETTLE_SECONDS = 15.0
-
-
-@dataclass
-class Inbound:
-    """One message taken from the channel, with what is needed to settle it."""
-
-    routing: codec.Routing
-    message: types.JSONRPCMessage | Exception
-    ack: Ack
-    release: Ack
-    """Give the channel message back for redelivery (used when shutting down)."""
-    raw_body: str | bytes = b""
-    delivery_id: str | None = None
-    """The channel's id for this message, the same on every redelivery (SQS MessageId)."""
-    receive_count: int = 1
-    reject: Ack | None = None
-    """Settle a poison message: move it to a dead-letter queue (default: `ack`)."""
-
-    async def dead_letter(self) -> None:
-        await (self.reject or self.ack)()
+_CACHE_LOOKUP_SECONDS = 5.0
 
 
 @dataclass(eq=False)
 class _Client:
     client_id: str
     reply_to: str
+    sender: str | None
     to_session: MemoryObjectSendStream[SessionMessage | Exception]
+    refusal_logged: bool = False
     last_active: float = field(default_factory=time.monotonic)
     in_flight: dict[types.RequestId, list[Inbound]] = field(default_factory=dict)
 
@@ -87,7 +73,7 @@ class SessionHub:
         results: ResultStore | None = None,
         max_receives: int | None = None,
     ) -> None:
-        self._send = send
+        self._replies = Replies(send)
         self._admits = admits
         self._idle_timeout = idle_timeout
         self._results = results
@@ -142,15 +128,18 @@ class SessionHub:
     # -- inbound ------------------------------------------------------------
 
     async def deliver(self, inbound: Inbound) -> None:
-        """Route one channel message into its client's session (or answer/settle it here)."""
+        """Route one channel message into its client's session, or settle it in the background.
+
+        Returns as soon as the message is routed: nothing here waits on a send.
+        """
         routing = inbound.routing
         if not routing.client_id or not routing.reply_to:
             logger.warning(
                 "dropping message without %s: %s",
                 "client id" if not routing.client_id else "reply address",
-                _preview(inbound),
+                preview(inbound),
             )
-            self._in_background(_settle, inbound.dead_letter)
+            self._in_background(settle, inbound.dead_letter)
             return
         if not self._admits(routing.reply_to):
             logger.warning(
@@ -158,47 +147,84 @@ class SessionHub:
                 routing.reply_to,
                 routing.client_id,
             )
-            self._in_background(_settle, inbound.dead_letter)
+            self._in_background(settle, inbound.dead_letter)
+            return
+        if self._claims_another_session(inbound):
+            self._in_background(settle, inbound.dead_letter)
             return
         message = inbound.message
         if isinstance(message, Exception):
             logger.warning("bad message from client %s: %s", routing.client_id, message)
             rid = codec.sniff_request_id(inbound.raw_body)
             error = codec.error_reply(rid, types.PARSE_ERROR, f"asyncmcp: {message}")
-            self._in_background(self._answer_and_dead_letter, inbound, routing, error)
+            self._in_background(self._answer_and_dead_letter, inbound, error)
             return
 
         if codec.is_request(message):
             await self._deliver_request(inbound, message, routing)
             return
-        client = await self._client_for(routing.client_id, routing.reply_to)
+        client = await self._client_for(inbound)
         client.last_active = time.monotonic()
         if await self._into_session(client, inbound, message):
-            self._in_background(_settle, inbound.ack)
+            self._in_background(settle, inbound.ack)
 
     def _in_background(self, action: Callable[..., Awaitable[Any]], *args: Any) -> None:
-        """Settle off the intake path, so a flood of poison messages does not slow the poller.
+        """Send and settle off the intake path, so no message (a flood of poison, a reply address
+        that does not answer) slows the poller down for everyone else.
 
         The channel message stays unsettled (and counted against max_in_flight) until it runs.
         """
         assert self._tg is not None, "SessionHub used outside running()"
         self._tg.start_soon(action, *args)
 
-    async def _answer_and_dead_letter(
-        self, inbound: Inbound, routing: codec.Routing, error: types.JSONRPCMessage
-    ) -> None:
+    def _claims_another_session(self, inbound: Inbound) -> bool:
+        """True if the message names a client id whose session is bound to another reply address or sender.
+
+        A client id is public enough (a fixed `--client-id`, a profile's id) that it must not
+        be a key to someone else's session: whoever could switch its reply address would get
+        that client's answers. Logged once per client id, so a flood does not flood the log.
+        """
+        routing = inbound.routing
+        client = self._clients.get(routing.client_id)  # type: ignore[arg-type]
+        if client is None:
+            return False
+        same_sender = client.sender is None or inbound.sender == client.sender
+        if routing.reply_to == client.reply_to and same_sender:
+            return False
+        if not client.refusal_logged:
+            client.refusal_logged = True
+            logger.warning(
+                "refusing messages for client %s from %s %r: its session is bound to the one it started "
+                "with; they are dead-lettered, nothing is sent (logged once per client id)",
+                client.client_id,
+                "reply address" if routing.reply_to != client.reply_to else "sender",
+                routing.reply_to if routing.reply_to != client.reply_to else inbound.sender,
+            )
+        return True
+
+    async def _answer_and_dead_letter(self, inbound: Inbound, error: types.JSONRPCMessage) -> None:
+        routing = inbound.routing
         assert routing.reply_to is not None and routing.client_id is not None
-        await self._send_with_retry(routing.reply_to, routing.client_id, error)
-        await _settle(inbound.dead_letter)
+        await self._replies.send(routing.reply_to, routing.client_id, error)
+        await settle(inbound.dead_letter)
 
     async def _deliver_request(self, inbound: Inbound, message: types.JSONRPCMessage, routing: codec.Routing) -> None:
         assert routing.client_id is not None and routing.reply_to is not None
-        if await self._answer_from_cache(inbound, routing):
-            return
-        client = await self._client_for(routing.client_id, routing.reply_to)
-        client.last_active = time.monotonic()
         rid = codec.request_id_of(message)
         assert rid is not None
+        if self._replies.known_unreachable(routing.reply_to):
+            logger.debug("request %s of client %s names an unreachable reply address", rid, routing.client_id)
+            self._in_background(settle, inbound.dead_letter)
+            return
+        cached = await self._cached_response(inbound)
+        if cached is not None:
+            logger.info(
+                "request %s of client %s was already answered; resending the stored response", rid, routing.client_id
+            )
+            self._in_background(self._resend, inbound, cached)
+            return
+        client = await self._client_for(inbound)
+        client.last_active = time.monotonic()
         if rid in client.in_flight:
             logger.info("request %s of client %s is already running; not started twice", rid, client.client_id)
             client.in_flight[rid].append(inbound)
@@ -211,10 +237,9 @@ class SessionHub:
                 inbound.receive_count,
             )
             text = f"asyncmcp: request failed {inbound.receive_count} times on the server; not retried again"
-            await self._send_with_retry(
-                client.reply_to, client.client_id, codec.error_reply(rid, types.INTERNAL_ERROR, text)
+            self._in_background(
+                self._answer_and_dead_letter, inbound, codec.error_reply(rid, types.INTERNAL_ERROR, text)
             )
-            self._in_background(_settle, inbound.dead_letter)
             return
         client.in_flight[rid] = [inbound]
         self._idle = anyio.Event() if self._idle.is_set() else self._idle
@@ -225,7 +250,7 @@ class SessionHub:
             if self._closed:  # shutting down: drain() has already given it back for redelivery
                 return
             for pending in client.in_flight.pop(rid, []):
-                await _settle(pending.ack)
+                await settle(pending.ack)
             if not self.in_flight:
                 self._idle.set()
 
@@ -246,41 +271,61 @@ class SessionHub:
             return True
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             logger.warning("session of client %s has ended; leaving its message for redelivery", client.client_id)
-            await _settle(inbound.release)
+            await settle(inbound.release)
             return False
 
     def _keeps_failing(self, inbound: Inbound) -> bool:
         return self._max_receives is not None and inbound.receive_count >= self._max_receives
 
-    async def _answer_from_cache(self, inbound: Inbound, routing: codec.Routing) -> bool:
-        """Answer a redelivered request whose response was already sent; True if it was."""
+    async def _cached_response(self, inbound: Inbound) -> types.JSONRPCMessage | None:
+        """The stored response to a redelivered request, if it was answered before.
+
+        The lookup is bounded: a store that does not answer in time counts as a miss, and
+        the request runs as if new, rather than holding up every message behind it.
+        """
         if self._results is None or inbound.delivery_id is None:
-            return False
+            return None
         try:
-            cached = await self._results.get(inbound.delivery_id)
+            with anyio.fail_after(_CACHE_LOOKUP_SECONDS):
+                cached = await self._results.get(inbound.delivery_id)
+            return None if cached is None else codec.decode(cached)
         except Exception as exc:  # an unreachable cache must not stop the request; it runs as if new
             logger.warning("could not look up a stored response: %s", exc)
-            return False
-        if cached is None:
-            return False
-        logger.info(
-            "request %s of client %s was already answered; resending the stored response",
-            codec.request_id_of(inbound.message),
-            routing.client_id,
-        )  # type: ignore[arg-type]
-        assert routing.reply_to is not None and routing.client_id is not None
-        sent = await self._send_with_retry(routing.reply_to, routing.client_id, codec.decode(cached))
-        self._in_background(_settle, inbound.ack if sent else inbound.release)
-        return True
+            return None
 
-    async def _client_for(self, client_id: str, reply_to: str) -> _Client:
+    async def _resend(self, inbound: Inbound, response: types.JSONRPCMessage) -> None:
+        """Answer a redelivery from the result cache, then settle it (in the background).
+
+        A request that has been received `max_receives` times is settled whatever happens,
+        so a response that can never be delivered does not come back forever.
+        """
+        routing = inbound.routing
+        assert routing.reply_to is not None and routing.client_id is not None
+        sent = await self._replies.send(routing.reply_to, routing.client_id, response)
+        if sent is Sent.SENT:
+            await settle(inbound.ack)
+        elif sent is Sent.UNREACHABLE or self._keeps_failing(inbound):
+            if sent is Sent.GAVE_UP:
+                logger.error(
+                    "stored response %s for client %s could not be sent in %d receives; moving it to the dead letters",
+                    codec.request_id_of(response),
+                    routing.client_id,
+                    inbound.receive_count,
+                )
+            await settle(inbound.dead_letter)
+        else:
+            await settle(inbound.release)
+
+    async def _client_for(self, inbound: Inbound) -> _Client:
+        """The client's session, opened (and bound to this message's reply address and sender) if new."""
+        client_id, reply_to = inbound.routing.client_id, inbound.routing.reply_to
+        assert client_id is not None and reply_to is not None
         client = self._clients.get(client_id)
         if client is not None:
-            client.reply_to = reply_to
             return client
         to_session, session_reads = anyio.create_memory_object_stream[SessionMessage | Exception](_SESSION_BUFFER)
         session_writes, from_session = anyio.create_memory_object_stream[SessionMessage](0)
-        client = _Client(client_id, reply_to, to_session)
+        client = _Client(client_id, reply_to, inbound.sender, to_session)
         self._clients[client_id] = client
         assert self._tg is not None, "SessionHub used outside running()"
         self._tg.start_soon(self._route_replies, client, from_session)
@@ -306,15 +351,20 @@ class SessionHub:
             )
             return
         if not codec.is_reply(message):
-            await self._send_with_retry(client.reply_to, client.client_id, message)
+            await self._replies.send(client.reply_to, client.client_id, message)
             return
         inbounds = client.in_flight.get(codec.request_id_of(message), [])  # type: ignore[arg-type]
         await self._remember(inbounds, message)
-        sent = await self._send_with_retry(client.reply_to, client.client_id, message)
+        sent = await self._replies.send(client.reply_to, client.client_id, message)
         client.last_active = time.monotonic()
         inbounds = client.in_flight.pop(codec.request_id_of(message), [])  # type: ignore[arg-type]
         for inbound in inbounds:
-            await _settle(inbound.ack if sent else inbound.release)
+            if sent is Sent.SENT:
+                await settle(inbound.ack)
+            elif sent is Sent.UNREACHABLE:  # no use running it again: nobody could hear the answer
+                await settle(inbound.dead_letter)
+            else:
+                await settle(inbound.release)
         if not self.in_flight:
             self._idle.set()
 
@@ -329,28 +379,6 @@ class SessionHub:
                     await self._results.put(inbound.delivery_id, body)
                 except Exception as exc:  # a cache failure must not stop the response
                     logger.warning("could not store the response for redeliveries: %s", exc)
-
-    async def _send_with_retry(self, reply_to: str, client_id: str, message: types.JSONRPCMessage) -> bool:
-        """Send, retrying transient channel errors with backoff; True once sent."""
-        delay = 0.2
-        deadline = time.monotonic() + _SEND_RETRY_SECONDS
-        while True:
-            try:
-                await self._send(reply_to, client_id, message)
-                return True
-            except PayloadTooLargeError as exc:
-                if not codec.is_reply(message):
-                    logger.error("dropping oversize message to client %s: %s", client_id, exc)
-                    return False
-                logger.warning("response to client %s is too large: %s", client_id, exc)
-                message = codec.error_reply(codec.request_id_of(message), types.INTERNAL_ERROR, f"asyncmcp: {exc}")
-            except TransportError as exc:
-                if time.monotonic() + delay > deadline:
-                    logger.error("giving up sending to %s for client %s: %s", reply_to, client_id, exc)
-                    return False
-                logger.warning("send to %s failed (%s); retrying in %.1fs", reply_to, exc, delay)
-                await anyio.sleep(delay)
-                delay = min(delay * 2, 5.0)
 
     # -- housekeeping -------------------------------------------------------
 
@@ -370,21 +398,5 @@ class SessionHub:
         for client in self._clients.values():
             for inbounds in client.in_flight.values():
                 for inbound in inbounds:
-                    await _settle(inbound.release)
+                    await settle(inbound.release)
             client.in_flight.clear()
-
-
-async def _settle(action: Ack) -> None:
-    """Run an ack/release; a failure is logged, never raised into the hub."""
-    with anyio.CancelScope(shield=True):
-        with anyio.move_on_after(_SETTLE_SECONDS):
-            try:
-                await action()
-            except Exception as exc:  # the channel's own errors: the message will be redelivered
-                logger.warning("could not settle a message (%s); it will be redelivered", exc)
-
-
-def _preview(inbound: Inbound) -> str:
-    body = inbound.raw_body
-    text = body.decode(errors="replace") if isinstance(body, bytes) else body
-    return (text[:120] + "...") if len(text) > 120 else text

@@ -26,8 +26,8 @@ from asyncmcp_cli.transports.queue_client import new_client_id
 from asyncmcp_cli.types import TransportStreams
 
 _BUFFER = 64
-Frame = tuple[str, dict[str, str], str | None]
-"""(body, attributes, delivery id) as they would travel on a real channel."""
+Frame = tuple[str, dict[str, str], str | None, str | None]
+"""(body, attributes, delivery id, sender) as they would travel on a real channel."""
 
 
 @dataclass
@@ -62,9 +62,11 @@ def _joined(name: str) -> Iterator[_Network]:
             network.requests_out.close()
 
 
-async def inject(name: str, body: str, attributes: dict[str, str], *, delivery_id: str | None = None) -> None:
-    """Put a raw frame on a memory network's request channel (tests: bad input, redeliveries)."""
-    await _network(name).requests_in.send((body, attributes, delivery_id))
+async def inject(
+    name: str, body: str, attributes: dict[str, str], *, delivery_id: str | None = None, sender: str | None = None
+) -> None:
+    """Put a raw frame on a memory network's request channel (tests: bad input, redeliveries, senders)."""
+    await _network(name).requests_in.send((body, attributes, delivery_id, sender))
 
 
 async def inject_reply(name: str, client_id: str, body: str) -> None:
@@ -123,8 +125,8 @@ class MemoryTransport:
 
             async def intake() -> None:
                 with listener._intake:
-                    async for body, attributes, delivery_id in network.requests_out:
-                        await hub.deliver(_inbound(body, attributes, delivery_id))
+                    async for body, attributes, delivery_id, sender in network.requests_out:
+                        await hub.deliver(_inbound(body, attributes, delivery_id, sender))
 
             async with anyio.create_task_group() as tg:
                 tg.start_soon(intake)
@@ -152,7 +154,7 @@ class MemoryTransport:
         async def write_requests() -> None:
             async with write_reader:
                 async for session_message in write_reader:
-                    await network.requests_in.send((codec.encode(session_message), attributes, None))
+                    await network.requests_in.send((codec.encode(session_message), attributes, None, None))
 
         async def read_replies() -> None:
             async with read_writer, inbox_out:
@@ -176,7 +178,7 @@ class MemoryTransport:
                 stream.close()
 
 
-def _inbound(body: str, attributes: dict[str, str], delivery_id: str | None) -> Inbound:
+def _inbound(body: str, attributes: dict[str, str], delivery_id: str | None, sender: str | None) -> Inbound:
     message: types.JSONRPCMessage | Exception
     try:
         message = codec.decode(body)
@@ -187,4 +189,4 @@ def _inbound(body: str, attributes: dict[str, str], delivery_id: str | None) -> 
     async def settle() -> None:
         return None
 
-    return Inbound(routing, message, ack=settle, release=settle, raw_body=body, delivery_id=delivery_id)
+    return Inbound(routing, message, ack=settle, release=settle, raw_body=body, delivery_id=delivery_id, sender=sender)

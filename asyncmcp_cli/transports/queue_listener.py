@@ -63,11 +63,15 @@ async def listening(
     settings: PollSettings,
     unwrap: Unwrap = plain,
     claims: ClaimCheck | None = None,
+    bind_sender: bool = True,
 ) -> AsyncIterator[QueueListener]:
     """Serve one request queue: hub, poller, heartbeat, result cache and dead letters, wired together.
 
     The dead-letter queue is the one the queue's redrive policy names (its
-    maxReceiveCount wins too), else `settings.dead_letter_queue`.
+    maxReceiveCount wins too), else `settings.dead_letter_queue`. With
+    `bind_sender`, each client's session is also bound to the SQS SenderId of
+    the message that opened it (leave it off where SNS delivers the messages:
+    their SenderId is the topic's, the same for every client).
     """
     redrive_url, redrive_max = await queues.redrive_target(request_url)
     dead_letter_url = redrive_url
@@ -89,6 +93,7 @@ async def listening(
             unwrap=unwrap,
             dead_letter_url=dead_letter_url,
             claims=claims,
+            bind_sender=bind_sender,
         )
         async with anyio.create_task_group() as tg:
             tg.start_soon(listener.run)
@@ -117,6 +122,7 @@ class QueueListener:
         unwrap: Unwrap = plain,
         dead_letter_url: str | None = None,
         claims: ClaimCheck | None = None,
+        bind_sender: bool = True,
     ) -> None:
         self._queues = queues
         self._url = queue_url
@@ -125,6 +131,7 @@ class QueueListener:
         self._unwrap = unwrap
         self._dead_letter_url = dead_letter_url
         self._claims = claims
+        self._bind_sender = bind_sender
         self._tracked: dict[str, _Tracked] = {}
         self._room = anyio.Event()
         self._poll_scope = anyio.CancelScope()
@@ -207,6 +214,7 @@ class QueueListener:
                 delivery_id=received.message_id or None,
                 receive_count=received.receive_count,
                 reject=reject,
+                sender=received.sender_id if self._bind_sender else None,
             )
         )
 
@@ -221,7 +229,8 @@ class QueueListener:
             return
         attributes = dict(received.attributes) | {"asyncmcp-dead-letter-source": self._url}
         await self._queues.send(self._dead_letter_url, received.body, attributes, check_size=False)
-        logger.warning("moved poison message %s to %s", received.message_id, self._dead_letter_url)
+        # The hub has already logged why, once per cause: one line per message would let a flood flood the log.
+        logger.debug("moved poison message %s to %s", received.message_id, self._dead_letter_url)
 
     def _untrack(self, received: Received) -> None:
         self._tracked.pop(received.receipt_handle, None)

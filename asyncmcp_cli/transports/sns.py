@@ -124,6 +124,7 @@ class SnsSqsTransport:
                 settings=o.poll_settings,
                 unwrap=sns_envelope.unwrap,
                 claims=claims,
+                bind_sender=False,  # SNS delivered every message: the SenderId is the topic's, not the client's
             ) as listener:
                 yield listener
 
