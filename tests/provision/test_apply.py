@@ -127,3 +127,19 @@ def test_a_bucket_with_objects_is_kept_and_the_profile_with_it(moto: LocalEndpoi
     finished = provision.teardown("local", endpoint_url=moto.url, profile_name="full")
     assert [(s.action, s.kind) for s in finished.steps] == [("delete", "bucket")]
     assert finished.profile_removed and leftovers(moto, choices.prefix) == []
+
+
+def test_a_profile_without_a_record_of_what_it_created_deletes_nothing(moto: LocalEndpoint) -> None:
+    choices = spec(transports=("sqs",))
+    provision.run("local", choices, endpoint_url=moto.url, profile_name="older")
+    made = leftovers(moto, choices.prefix)
+    # as an asyncmcp from before ownership was recorded wrote it: the spec, no resources
+    written = json.loads(profiles.path().read_text())
+    written["profiles"]["older"].pop("resources", None)
+    profiles.path().write_text(json.dumps(written))
+
+    down = provision.teardown("local", endpoint_url=moto.url, profile_name="older")
+    assert {s.action for s in down.steps} == {"keep"} and len(down.steps) == 3
+    assert "did not record what it created" in down.steps[0].detail
+    assert sorted(leftovers(moto, choices.prefix)) == sorted(made)
+    assert down.profile_removed
