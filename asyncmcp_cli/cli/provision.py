@@ -247,7 +247,8 @@ def _render_result(result: Any, teardown: bool, out: Any) -> None:
     kept = [s for s in result.steps if s.action == "reuse" or (s.action == "update" and not s.owned)]
     if kept:
         out.print(
-            f"{len(kept)} resource(s) already existed: used, not owned; its teardown leaves them", highlight=False
+            f"{len(kept)} resource(s) already existed: used, not owned; this profile's teardown leaves them",
+            highlight=False,
         )
     transports = result.profile.transports
     first = "sqs" if "sqs" in transports else "sns+sqs"
