@@ -12,7 +12,8 @@ what its own profile created. Three records say so, and teardown asks all of the
   since the run no longer carries them, and is kept;
 - every other profile: a resource another profile still records (as owned or
   used, or in its transport options) is kept, and its ownership passes to that
-  profile, so tearing that one down later removes it.
+  profile, so tearing that one down later removes it (unless that profile
+  predates these records: then the resource is only kept).
 """
 
 from __future__ import annotations
@@ -104,8 +105,14 @@ def users_of(entry: Recorded, users: dict[str, list[str]]) -> list[str]:
     return sorted(set(users.get(entry.id, []) + users.get(f"{entry.kind}:{entry.name}", [])))
 
 
+def keeps_a_record(name: str) -> bool:
+    """Whether profile `name` records what it owns (profiles from before ownership was recorded do not)."""
+    profile = profiles.load(name) if name in profiles.names() else None
+    return profile is not None and bool(profile.resources)
+
+
 def hand_over(entry: Recorded, to: str) -> None:
-    """Mark `entry` as owned in profile `to`'s record (it stays the default it was)."""
+    """Mark `entry` as owned in profile `to`'s record (it stays the default it was, or not)."""
     profile = profiles.load(to)
     if profile is None:
         return

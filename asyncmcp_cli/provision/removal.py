@@ -19,7 +19,16 @@ from dataclasses import dataclass, field
 from asyncmcp_cli.profiles import Profile
 from asyncmcp_cli.provision.apply import OnStep, Outcome, Step
 from asyncmcp_cli.provision.lookups import Lookups, call
-from asyncmcp_cli.provision.ownership import Recorded, hand_over, other_users, recorded, tagged_for, tags_for, users_of
+from asyncmcp_cli.provision.ownership import (
+    Recorded,
+    hand_over,
+    keeps_a_record,
+    other_users,
+    recorded,
+    tagged_for,
+    tags_for,
+    users_of,
+)
 from asyncmcp_cli.provision.targets import Target
 
 NOT_EMPTY = "not empty: kept, and the profile with it; empty the bucket and run teardown again"
@@ -78,13 +87,16 @@ class _Remover(Lookups):
         if live is None:
             return step("absent", id_=None)
         if others:
-            heir = others[0]
+            users = f"profile {', '.join(map(repr, others))} still uses it"
+            heir = next((name for name in others if keeps_a_record(name)), None)
+            if heir is None:
+                return step("keep", users)
             if not self.dry_run:
                 if entry.kind != "subscription":
                     self.tag(entry.kind, live, tags_for(heir))
                 hand_over(entry, heir)
             verb = "would pass" if self.dry_run else "passes"
-            return step("keep", f"profile {', '.join(map(repr, others))} still uses it; ownership {verb} to {heir!r}")
+            return step("keep", f"{users}; ownership {verb} to {heir!r}")
         if entry.kind != "subscription" and not tagged_for(self._tags(entry.kind, live), self.profile):
             return step(
                 "keep", f"its tags do not name profile {self.profile!r}: someone re-created or claimed it since"
