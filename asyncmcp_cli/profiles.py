@@ -44,9 +44,13 @@ class Profile:
     roles: dict[str, str] = field(default_factory=dict)
     """Queue URLs by role, for `tail`: requests, replies, dlq, sns-requests, sns-replies, sns-dlq."""
     spec: dict[str, Any] = field(default_factory=dict)
-    """The provisioning choices, so `--teardown` removes exactly what was made."""
+    """The provisioning choices behind the run."""
     bucket: str | None = None
     """The S3 bucket for large payloads, if one was made."""
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    """Every resource the run used, in creation order, each marked owned (created by this profile) or not.
+
+    Teardown deletes only owned ones (see `asyncmcp_cli.provision.ownership`)."""
 
     def transport_settings(self, transport: str) -> dict[str, str]:
         """The options this profile gives `transport` (empty when it has none for it)."""

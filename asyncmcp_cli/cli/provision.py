@@ -25,6 +25,7 @@ _ACTION_STYLES = {
     "delete": "red",
     "absent": "dim",
     "keep": "yellow",
+    "reuse": "dim",
     "plan": "cyan",
 }
 
@@ -93,14 +94,37 @@ def provision(
     ] = 1,
     clients: Annotated[int, typer.Option(help="SNS+SQS client reply queues.", min=1, max=10)] = 1,
     profile: Annotated[
-        str | None, typer.Option(help="Name of the profile to write (or tear down). [default: the target's name]")
+        str | None,
+        typer.Option(
+            help="Name of the profile to write (or tear down); what the run creates is tagged with it. "
+            "[default: the target's name]"
+        ),
     ] = None,
     write_profile: Annotated[
         bool, typer.Option("--write-profile/--no-write-profile", help="Write the profile serve/connect/tail read.")
     ] = True,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; create nothing.")] = False,
+    replace_subscription: Annotated[
+        bool,
+        typer.Option(
+            "--replace-subscription",
+            help="Change an existing SNS subscription this profile did not create (its filter policy, raw "
+            "delivery) instead of refusing; whoever else uses it is affected.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the plan; create nothing. With --teardown: what would be deleted and kept, and why.",
+        ),
+    ] = False,
     teardown: Annotated[
-        bool, typer.Option("--teardown", help="Delete what a previous run made (as its profile recorded).")
+        bool,
+        typer.Option(
+            "--teardown",
+            help="Delete what the profile's run created and no other profile uses (as its record says); "
+            "the other options are ignored.",
+        ),
     ] = False,
     env: Annotated[
         bool, typer.Option("--env", help="Print `export` lines for the profile on stdout (the table goes to stderr).")
@@ -113,13 +137,16 @@ def provision(
 ) -> None:
     """Create the queues, topics, subscriptions, dead-letter queues (and bucket) the transports need.
 
-    Idempotent: what exists and matches is left alone, what differs is corrected.
+    Idempotent: what exists and matches is left alone, what differs is corrected
+    (except a subscription the profile did not create: see --replace-subscription).
     Writes a profile so a bare `asyncmcp serve --transport sqs` and
-    `asyncmcp connect ... --transport sqs` find everything. --teardown deletes it all again.
+    `asyncmcp connect ... --transport sqs` find everything. --teardown deletes
+    what that profile created, and nothing another profile uses.
     """
     from asyncmcp_cli import errors
     from asyncmcp_cli import provision as library
     from asyncmcp_cli.provision.plan import TRANSPORTS
+    from asyncmcp_cli.provision.targets import resolve
 
     setup_logging("warning")
     spec = library.Spec(
@@ -136,43 +163,51 @@ def provision(
     steps: list[Any] = []
     out = err_console if env else console
     try:
-        if dry_run:
+        if dry_run and not teardown:
             plan = library.build_plan(spec)
-            _render_plan(plan, target.value, json_output, teardown=teardown)
+            named = (profile or target.value) if write_profile else None
+            _render_plan(plan, resolve(target.value, endpoint_url=endpoint_url, region=region), named, json_output)
             return
         common = {"endpoint_url": endpoint_url, "region": region, "profile_name": profile, "on_step": steps.append}
         if teardown:
-            result = library.teardown(target.value, spec, **common)
+            result = library.teardown(target.value, dry_run=dry_run, **common)
         else:
-            result = library.run(target.value, spec, write_profile=write_profile, **common)
+            result = library.run(
+                target.value, spec, write_profile=write_profile, replace_subscription=replace_subscription, **common
+            )
     except errors.AsyncMCPError as exc:
         if steps and not json_output:
             out.print(_steps_table(steps, "done before the error"))
         raise fail(str(exc), exit_code_for(exc)) from None
     if json_output:
-        print_json(_as_json(result, teardown))
+        print_json(
+            _report(
+                result.target,
+                result.outcome.account,
+                result.profile_name,
+                result.steps,
+                teardown=teardown,
+                dry_run=dry_run,
+            )
+            | _written(result, teardown)
+        )
     else:
         _render_result(result, teardown, out)
-    if env and result.profile is not None:
+    if env and result.profile is not None and not teardown:
         for name, value in result.profile.exports().items():
             typer.echo(f"export {name}={value}")
 
 
-def _render_plan(plan: Any, target: str, as_json: bool, *, teardown: bool) -> None:
-    rows = [
-        {"kind": r.kind, "name": r.name, "detail": r.describe(), "role": getattr(r, "role", None)}
-        for r in plan.resources
-    ]
+def _render_plan(plan: Any, target: Any, profile: str | None, as_json: bool) -> None:
+    """The offline plan (``--dry-run`` without ``--teardown``): nothing is looked up, so every action is ``plan``."""
+    from asyncmcp_cli.provision import Step
+
+    steps = [Step("plan", r.kind, r.name, r.describe()) for r in plan.resources]
     if as_json:
-        print_json({"target": target, "dry_run": True, "teardown": teardown, "resources": rows})
+        print_json(_report(target, None, profile, steps, teardown=False, dry_run=True) | _written(None, False))
         return
-    verb = "delete (in reverse order)" if teardown else "create"
-    table = Table(title=f"plan for {target}: {verb} {len(rows)} resources (dry run)")
-    for column in ("kind", "name", "details", "role"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(row["kind"], row["name"], row["detail"], row["role"] or "")
-    console.print(table)
+    title = f"plan for {target.name}: {len(steps)} resources, each created unless it exists (dry run)"
+    console.print(_steps_table(steps, title))
     err_console.print("nothing was changed; run again without --dry-run to do it")
 
 
@@ -188,19 +223,33 @@ def _steps_table(steps: list[Any], title: str) -> Table:
 
 def _render_result(result: Any, teardown: bool, out: Any) -> None:
     verb = "teardown" if teardown else "provisioned"
-    out.print(_steps_table(result.steps, f"{verb} at {result.target.where()} (account {result.outcome.account})"))
+    dry = " (dry run)" if result.dry_run else ""
+    out.print(_steps_table(result.steps, f"{verb} at {result.target.where()} (account {result.outcome.account}){dry}"))
     if teardown:
-        if result.from_profile:
-            spec = result.plan.spec
-            out.print(
-                f"deleted what profile {result.from_profile!r} recorded (prefix {spec.prefix!r})", highlight=False
-            )
-        if result.profile_removed:
+        counts = {action: sum(s.action == action for s in result.steps) for action in ("delete", "keep", "absent")}
+        prefix = (result.profile.spec or {}).get("prefix") if result.profile else None
+        would = "would delete" if result.dry_run else "deleted"
+        out.print(
+            f"profile {result.profile_name!r} (prefix {prefix!r}): {would} {counts['delete']}, "
+            f"kept {counts['keep']}, already gone {counts['absent']}",
+            highlight=False,
+        )
+        if result.dry_run:
+            err_console.print("nothing was changed; run again without --dry-run to do it")
+        elif result.profile_removed:
             out.print("profile removed", highlight=False)
+        else:
+            out.print("profile kept: it still owns what could not be deleted yet", highlight=False)
         return
     if result.profile is None:
         return
     out.print(f"[green]profile[/] {result.profile.name!r} written to {result.profile_path} (now the default)")
+    kept = [s for s in result.steps if s.action == "reuse" or (s.action == "update" and not s.owned)]
+    if kept:
+        out.print(
+            f"{len(kept)} resource(s) already existed: used, not owned; this profile's teardown leaves them",
+            highlight=False,
+        )
     transports = result.profile.transports
     first = "sqs" if "sqs" in transports else "sns+sqs"
     out.print("next, in separate terminals:", highlight=False)
@@ -210,26 +259,34 @@ def _render_result(result: Any, teardown: bool, out: Any) -> None:
     out.print(f"  asyncmcp tail{pair} --pair --follow", highlight=False, markup=False)
 
 
-def _as_json(result: Any, teardown: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "target": result.target.name,
-        "endpoint": result.target.endpoint,
-        "region": result.target.region,
-        "account": result.outcome.account,
+def _report(
+    target: Any, account: str | None, profile: str | None, steps: list[Any], *, teardown: bool, dry_run: bool
+) -> dict[str, Any]:
+    """The one JSON shape of every run, dry or not: the same keys whatever happened."""
+    return {
+        "profile": profile,
+        "target": target.name,
+        "endpoint": target.endpoint,
+        "region": target.region,
+        "account": account,
         "teardown": teardown,
-        "steps": [
-            {"action": s.action, "kind": s.kind, "name": s.name, "detail": s.detail, "id": s.id} for s in result.steps
+        "dry_run": dry_run,
+        "actions": [
+            {"action": s.action, "kind": s.kind, "name": s.name, "id": s.id, "owned": s.owned, "detail": s.detail}
+            for s in steps
         ],
     }
-    if result.profile is not None:
-        data["profile"] = {
-            "name": result.profile.name,
+
+
+def _written(result: Any, teardown: bool) -> dict[str, Any]:
+    written = None
+    if result is not None and not teardown and result.profile is not None:
+        written = {
             "path": str(result.profile_path),
             "transports": result.profile.transports,
             "roles": result.profile.roles,
             "bucket": result.profile.bucket,
             "exports": result.profile.exports(),
         }
-    if teardown:
-        data["profile_removed"] = result.profile_removed
-    return data
+    removed = bool(result is not None and result.profile_removed)
+    return {"profile_written": written, "profile_removed": removed}

@@ -1,45 +1,51 @@
-"""Make a `Plan` real, or take it down, idempotently.
+"""Make a `Plan` real, idempotently, and note which of its resources the run created.
 
 Each resource is looked up before anything is written: what exists and
-matches is left alone (``exists``), what exists but differs is corrected
-(``update``: a redrive policy, a queue policy statement, raw delivery, a
-filter policy), and only what is missing is created. Teardown deletes what
-the plan names and reports what was already gone.
+matches is left alone (``exists`` when this profile made it, ``reuse`` when
+it was there before), what exists but differs is corrected (``update``: a
+redrive policy, a queue policy statement, raw delivery, a filter policy), and
+only what is missing is created (``create``), tagged with the profile's name
+(see `asyncmcp_cli.provision.ownership`).
 
-Synchronous (it is a one-shot command); botocore errors are mapped to the
-`AsyncMCPError` tree like everywhere else.
+One thing is refused rather than corrected: changing a subscription this
+profile did not create (another profile's clients may depend on its filter
+policy), unless the caller passes `replace_subscription`. The check runs
+before anything is written, so a refused run changes nothing.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-import boto3
-import botocore.exceptions
+from typing import Any
 
 from asyncmcp_cli import aws
-from asyncmcp_cli.errors import ConfigurationError, QueueNotFoundError, TransportError
+from asyncmcp_cli.errors import ConfigurationError, TransportError
 from asyncmcp_cli.provision import policies
+from asyncmcp_cli.provision.lookups import Lookups, call, tag_list
+from asyncmcp_cli.provision.ownership import tagged_for, tags_for
 from asyncmcp_cli.provision.plan import Bucket, Plan, Queue, Resource, Subscription, Topic
 from asyncmcp_cli.provision.targets import Target
-from asyncmcp_cli.sns_topics import find_subscription, topic_arn
-
-T = TypeVar("T")
+from asyncmcp_cli.sns_topics import find_subscription
 
 
 @dataclass(frozen=True)
 class Step:
-    """What happened to one resource: create, exists, update, delete, absent or keep."""
+    """What happened (or, in a dry run, would happen) to one resource.
+
+    Provisioning: create, exists, update, reuse. Teardown: delete, keep, absent.
+    """
 
     action: str
     kind: str
     name: str
     detail: str = ""
+    """What it is, or why it is kept."""
     id: str | None = None
     """Its URL or ARN, where it has one."""
+    owned: bool = False
+    """Created by this profile (or handed to it), so its teardown may delete it."""
 
 
 @dataclass
@@ -55,9 +61,24 @@ class Outcome:
 OnStep = Callable[[Step], None]
 
 
-def apply(target: Target, plan: Plan, account: str, *, on_step: OnStep | None = None) -> Outcome:
-    """Create or correct every resource of the plan, in order."""
-    worker = _Worker(target, account)
+def apply(
+    target: Target,
+    plan: Plan,
+    account: str,
+    *,
+    profile: str,
+    owned_before: Collection[str] = (),
+    replace_subscription: bool = False,
+    on_step: OnStep | None = None,
+) -> Outcome:
+    """Create or correct every resource of the plan, in order, for `profile`.
+
+    `owned_before`: ids (subscription ARNs) the profile's earlier runs created;
+    subscriptions cannot carry tags, so this is how a rerun knows they are its own.
+    """
+    worker = _Worker(target, account, profile, set(owned_before))
+    if not replace_subscription:
+        worker.refuse_foreign_subscription_changes(plan)
     for resource in plan.resources:
         step = worker.ensure(resource)
         worker.outcome.steps.append(step)
@@ -66,33 +87,20 @@ def apply(target: Target, plan: Plan, account: str, *, on_step: OnStep | None = 
     return worker.outcome
 
 
-def teardown(target: Target, plan: Plan, account: str, *, on_step: OnStep | None = None) -> Outcome:
-    """Delete every resource of the plan, in reverse order; missing ones are reported, not errors."""
-    worker = _Worker(target, account)
-    for resource in reversed(plan.resources):
-        step = worker.remove(resource)
-        worker.outcome.steps.append(step)
-        if on_step is not None:
-            on_step(step)
-    return worker.outcome
+def _action(*, created: bool, changed: bool, owned: bool) -> str:
+    if created:
+        return "create"
+    if changed:
+        return "update"
+    return "exists" if owned else "reuse"
 
 
-def _call(fn: Callable[..., T], **kwargs: Any) -> T:
-    try:
-        return fn(**kwargs)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-        raise aws.map_error(exc) from exc
-
-
-class _Worker:
-    def __init__(self, target: Target, account: str) -> None:
-        self.target = target
+class _Worker(Lookups):
+    def __init__(self, target: Target, account: str, profile: str, owned_before: set[str]) -> None:
+        super().__init__(target, account)
+        self.profile = profile
+        self.owned_before = owned_before
         self.outcome = Outcome(target, account)
-        self.sqs = target.client("sqs")
-        self.sns = target.client("sns")
-        self._partition = boto3.session.Session().get_partition_for_region(target.region)
-
-    # -- dispatch ---------------------------------------------------------
 
     def ensure(self, resource: Resource) -> Step:
         if isinstance(resource, Queue):
@@ -103,102 +111,89 @@ class _Worker:
             return self._ensure_subscription(resource)
         return self._ensure_bucket(resource)
 
-    def remove(self, resource: Resource) -> Step:
-        if isinstance(resource, Queue):
-            return self._remove_queue(resource)
-        if isinstance(resource, Topic):
-            return self._remove_topic(resource)
-        if isinstance(resource, Subscription):
-            return self._remove_subscription(resource)
-        return self._remove_bucket(resource)
-
     # -- queues -----------------------------------------------------------
-
-    def _queue_url(self, name: str) -> str | None:
-        try:
-            return _call(self.sqs.get_queue_url, QueueName=name)["QueueUrl"]
-        except QueueNotFoundError:
-            return None
-
-    def _queue_arn(self, name: str) -> str:
-        return f"arn:{self._partition}:sqs:{self.target.region}:{self.outcome.account}:{name}"
 
     def _ensure_queue(self, queue: Queue) -> Step:
         wanted: dict[str, str] = {}
         if queue.dlq:
-            wanted["RedrivePolicy"] = policies.redrive_policy(self._queue_arn(queue.dlq), queue.max_receive_count)
-        url = self._queue_url(queue.name)
+            wanted["RedrivePolicy"] = policies.redrive_policy(self.queue_arn(queue.dlq), queue.max_receive_count)
+        url = self.queue_url(queue.name)
+        created = changed = False
         if url is None:
             attributes = wanted | ({"FifoQueue": "true"} if queue.fifo else {})
             kwargs: dict[str, Any] = {"Attributes": attributes} if attributes else {}
-            url = _call(self.sqs.create_queue, QueueName=queue.name, **kwargs)["QueueUrl"]
-            action = "create"
+            url = call(self.sqs.create_queue, QueueName=queue.name, tags=tags_for(self.profile), **kwargs)["QueueUrl"]
+            created = owned = True
         else:
-            current = _call(self.sqs.get_queue_attributes, QueueUrl=url, AttributeNames=["RedrivePolicy"])
-            action = "exists"
+            owned = tagged_for(self.queue_tags(url), self.profile)
+            current = call(self.sqs.get_queue_attributes, QueueUrl=url, AttributeNames=["RedrivePolicy"])
             if not policies.same_redrive(
                 current.get("Attributes", {}).get("RedrivePolicy"), wanted.get("RedrivePolicy")
             ):
                 redrive = wanted.get("RedrivePolicy", "")
-                _call(self.sqs.set_queue_attributes, QueueUrl=url, Attributes={"RedrivePolicy": redrive})
-                action = "update"
+                call(self.sqs.set_queue_attributes, QueueUrl=url, Attributes={"RedrivePolicy": redrive})
+                changed = True
         self.outcome.queue_urls[queue.name] = url
-        return Step(action, "queue", queue.name, queue.describe(), url)
-
-    def _remove_queue(self, queue: Queue) -> Step:
-        url = self._queue_url(queue.name)
-        if url is None:
-            return Step("absent", "queue", queue.name)
-        _call(self.sqs.delete_queue, QueueUrl=url)
-        return Step("delete", "queue", queue.name, id=url)
+        action = _action(created=created, changed=changed, owned=owned)
+        return Step(action, "queue", queue.name, queue.describe(), url, owned)
 
     # -- topics -----------------------------------------------------------
 
-    def _topic_arn(self, name: str) -> str:
-        return topic_arn(name, region=self.target.region, account=self.outcome.account)
-
-    def _topic_exists(self, arn: str) -> bool:
-        try:
-            _call(self.sns.get_topic_attributes, TopicArn=arn)
-        except TransportError as exc:
-            if aws.error_code(exc) in {"NotFound", "NotFoundException"}:
-                return False
-            raise
-        return True
-
     def _ensure_topic(self, topic: Topic) -> Step:
-        arn = self._topic_arn(topic.name)
-        action = "exists"
-        if not self._topic_exists(arn):
+        arn = self.topic_arn(topic.name)
+        created = False
+        if self.topic_exists(arn):
+            owned = tagged_for(self.topic_tags(arn), self.profile)
+        else:
             kwargs: dict[str, Any] = {"Attributes": {"FifoTopic": "true"}} if topic.fifo else {}
-            arn = _call(self.sns.create_topic, Name=topic.name, **kwargs)["TopicArn"]
-            action = "create"
+            tags = tag_list(tags_for(self.profile))
+            arn = call(self.sns.create_topic, Name=topic.name, Tags=tags, **kwargs)["TopicArn"]
+            created = owned = True
         self.outcome.topic_arns[topic.name] = arn
-        return Step(action, "topic", topic.name, topic.describe(), arn)
-
-    def _remove_topic(self, topic: Topic) -> Step:
-        arn = self._topic_arn(topic.name)
-        if not self._topic_exists(arn):
-            return Step("absent", "topic", topic.name)
-        _call(self.sns.delete_topic, TopicArn=arn)
-        return Step("delete", "topic", topic.name, id=arn)
+        action = _action(created=created, changed=False, owned=owned)
+        return Step(action, "topic", topic.name, topic.describe(), arn, owned)
 
     # -- subscriptions ----------------------------------------------------
 
+    def _current_subscription(self, sub: Subscription) -> dict[str, str] | None:
+        topic = self.outcome.topic_arns.get(sub.topic) or self.topic_arn(sub.topic)
+        try:
+            return call(find_subscription, client=self.sns, topic=topic, queue_arn=self.queue_arn(sub.queue))
+        except TransportError as exc:
+            if aws.error_code(exc) in {"NotFound", "NotFoundException"}:  # no topic yet, so no subscription
+                return None
+            raise
+
+    def refuse_foreign_subscription_changes(self, plan: Plan) -> None:
+        """Fail, before anything is written, if the plan would change a subscription this profile did not make."""
+        for sub in plan.resources:
+            if not isinstance(sub, Subscription):
+                continue
+            current = self._current_subscription(sub)
+            if current is None or current["SubscriptionArn"] in self.owned_before:
+                continue
+            changes = _changes(current, sub)
+            if changes:
+                raise ConfigurationError(
+                    f"subscription {sub.name} already exists and profile {self.profile!r} did not create it; "
+                    f"this run would change its {' and '.join(changes)}, which whoever uses it may depend on. "
+                    "Pick another --prefix, or pass --replace-subscription to change it anyway"
+                )
+
     def _ensure_subscription(self, sub: Subscription) -> Step:
-        topic = self.outcome.topic_arns.get(sub.topic) or self._topic_arn(sub.topic)
-        queue_url = self.outcome.queue_urls.get(sub.queue) or self._queue_url(sub.queue)
+        topic = self.outcome.topic_arns.get(sub.topic) or self.topic_arn(sub.topic)
+        queue_url = self.outcome.queue_urls.get(sub.queue) or self.queue_url(sub.queue)
         if queue_url is None:
             raise ConfigurationError(f"queue {sub.queue!r} vanished while provisioning; run provision again")
-        queue_arn = self._queue_arn(sub.queue)
+        queue_arn = self.queue_arn(sub.queue)
         changed = self._allow_topic(queue_url, queue_arn, topic)
         raw = "true" if sub.raw_delivery else "false"
-        current = _call(find_subscription, client=self.sns, topic=topic, queue_arn=queue_arn)
+        current = self._current_subscription(sub)
         if current is None:
             attributes = {"RawMessageDelivery": raw}
             if sub.filter_policy:
                 attributes["FilterPolicy"] = json.dumps(sub.filter_policy)
-            arn = _call(
+            arn = call(
                 self.sns.subscribe,
                 TopicArn=topic,
                 Protocol="sqs",
@@ -206,76 +201,53 @@ class _Worker:
                 Attributes=attributes,
                 ReturnSubscriptionArn=True,
             )["SubscriptionArn"]
-            return Step("create", "subscription", sub.name, sub.describe(), arn)
+            return Step("create", "subscription", sub.name, sub.describe(), arn, owned=True)
         arn = current["SubscriptionArn"]
+        owned = arn in self.owned_before
         if current.get("RawMessageDelivery", "false").lower() != raw:
             self._set_subscription(arn, "RawMessageDelivery", raw)
             changed = True
         if _filter_of(current) != sub.filter_policy:
             self._set_subscription(arn, "FilterPolicy", json.dumps(sub.filter_policy or {}))
             changed = True
-        return Step("update" if changed else "exists", "subscription", sub.name, sub.describe(), arn)
+        action = _action(created=False, changed=changed, owned=owned)
+        return Step(action, "subscription", sub.name, sub.describe(), arn, owned)
 
     def _allow_topic(self, queue_url: str, queue_arn: str, topic: str) -> bool:
         """Add the statement that lets the topic deliver to the queue; True if the policy changed."""
-        current = _call(self.sqs.get_queue_attributes, QueueUrl=queue_url, AttributeNames=["Policy"])
+        current = call(self.sqs.get_queue_attributes, QueueUrl=queue_url, AttributeNames=["Policy"])
         policy = policies.with_topic_statement(current.get("Attributes", {}).get("Policy"), queue_arn, topic)
         if policy is None:
             return False
-        _call(self.sqs.set_queue_attributes, QueueUrl=queue_url, Attributes={"Policy": policy})
+        call(self.sqs.set_queue_attributes, QueueUrl=queue_url, Attributes={"Policy": policy})
         return True
 
     def _set_subscription(self, arn: str, name: str, value: str) -> None:
-        _call(self.sns.set_subscription_attributes, SubscriptionArn=arn, AttributeName=name, AttributeValue=value)
-
-    def _remove_subscription(self, sub: Subscription) -> Step:
-        topic = self._topic_arn(sub.topic)
-        try:
-            current = _call(find_subscription, client=self.sns, topic=topic, queue_arn=self._queue_arn(sub.queue))
-        except TransportError as exc:
-            if aws.error_code(exc) in {"NotFound", "NotFoundException"}:  # the topic is gone, and with it this
-                return Step("absent", "subscription", sub.name)
-            raise
-        if current is None:
-            return Step("absent", "subscription", sub.name)
-        _call(self.sns.unsubscribe, SubscriptionArn=current["SubscriptionArn"])
-        return Step("delete", "subscription", sub.name, id=current["SubscriptionArn"])
+        call(self.sns.set_subscription_attributes, SubscriptionArn=arn, AttributeName=name, AttributeValue=value)
 
     # -- bucket -----------------------------------------------------------
-
-    def _bucket_exists(self, name: str) -> bool:
-        try:
-            _call(self.target.client("s3").head_bucket, Bucket=name)
-        except TransportError as exc:
-            code = aws.error_code(exc)
-            if code in {"404", "NoSuchBucket", "NotFound"}:
-                return False
-            if code in {"403", "AccessDenied"}:
-                raise ConfigurationError(
-                    f"bucket name {name!r} is taken by another account; pick another --prefix"
-                ) from exc
-            raise
-        return True
 
     def _ensure_bucket(self, bucket: Bucket) -> Step:
         name = bucket.name_for(self.outcome.account)
         self.outcome.bucket = name
-        s3 = self.target.client("s3")
-        action = "exists"
-        if not self._bucket_exists(name):
+        created = False
+        if self.bucket_exists(name):
+            owned = tagged_for(self.bucket_tags(name), self.profile)
+        else:
             kwargs: dict[str, Any] = {}
             if self.target.region != "us-east-1":
                 kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.target.region}
-            _call(s3.create_bucket, Bucket=name, **kwargs)
-            action = "create"
-        if self._ensure_expiry(s3, name) and action == "exists":
-            action = "update"
-        return Step(action, "bucket", name, bucket.describe(), name)
+            call(self.s3.create_bucket, Bucket=name, **kwargs)
+            self.tag("bucket", name, tags_for(self.profile))
+            created = owned = True
+        changed = self._ensure_expiry(name)
+        action = _action(created=created, changed=changed, owned=owned)
+        return Step(action, "bucket", name, bucket.describe(), name, owned)
 
-    def _ensure_expiry(self, s3: Any, name: str) -> bool:
+    def _ensure_expiry(self, name: str) -> bool:
         """Lifecycle rules that delete leftover payloads and stored responses; True if any had to be set."""
         try:
-            rules = _call(s3.get_bucket_lifecycle_configuration, Bucket=name).get("Rules", [])
+            rules = call(self.s3.get_bucket_lifecycle_configuration, Bucket=name).get("Rules", [])
         except TransportError as exc:
             if aws.error_code(exc) != "NoSuchLifecycleConfiguration":
                 raise
@@ -285,18 +257,24 @@ class _Worker:
             return False
         ours = {w["ID"] for w in wanted}
         others = [rule for rule in rules if rule.get("ID") not in ours]
-        _call(s3.put_bucket_lifecycle_configuration, Bucket=name, LifecycleConfiguration={"Rules": [*others, *wanted]})
+        call(
+            self.s3.put_bucket_lifecycle_configuration,
+            Bucket=name,
+            LifecycleConfiguration={"Rules": [*others, *wanted]},
+        )
         return True
 
-    def _remove_bucket(self, bucket: Bucket) -> Step:
-        name = bucket.name_for(self.outcome.account)
-        s3 = self.target.client("s3")
-        if not self._bucket_exists(name):
-            return Step("absent", "bucket", name)
-        if _call(s3.list_objects_v2, Bucket=name, MaxKeys=1).get("KeyCount", 0):
-            return Step("keep", "bucket", name, "not empty: kept; empty it and run teardown again", name)
-        _call(s3.delete_bucket, Bucket=name)
-        return Step("delete", "bucket", name, id=name)
+
+def _changes(current: dict[str, str], sub: Subscription) -> list[str]:
+    """What provisioning `sub` would change on the existing subscription `current`."""
+    changes = []
+    if current.get("RawMessageDelivery", "false").lower() != ("true" if sub.raw_delivery else "false"):
+        changes.append("raw delivery")
+    if _filter_of(current) != sub.filter_policy:
+        before = json.dumps(_filter_of(current)) if _filter_of(current) else "none"
+        after = json.dumps(sub.filter_policy) if sub.filter_policy else "none"
+        changes.append(f"filter policy ({before} → {after})")
+    return changes
 
 
 def _filter_of(subscription: dict[str, str]) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.profiles import Profile
 from asyncmcp_cli.provision.apply import Outcome
+from asyncmcp_cli.provision.ownership import Recorded
 from asyncmcp_cli.provision.plan import Plan, Queue, Spec
 
 _PAIRS = {"requests": "sns-requests", "replies": "sns-replies", "dlq": "sns-dlq"}
@@ -51,6 +52,7 @@ def profile_for(name: str, plan: Plan, outcome: Outcome) -> Profile:
         roles=roles,
         spec=spec_to_dict(spec),
         bucket=outcome.bucket,
+        resources=[Recorded(s.kind, s.name, s.id or s.name, s.owned).to_dict() for s in outcome.steps],
     )
 
 

@@ -90,8 +90,8 @@ def test_provision_serve_connect_tail_then_teardown(moto: LocalEndpoint, env: di
     provisioned = asyncmcp(env, "provision", "local", "--prefix", prefix, "--max-receive-count", "20", "--json")
     assert provisioned.returncode == 0, provisioned.stderr
     report = json.loads(provisioned.stdout)
-    assert {s["action"] for s in report["steps"]} == {"create"}
-    assert Path(report["profile"]["path"]).is_file()
+    assert {s["action"] for s in report["actions"]} == {"create"}
+    assert Path(report["profile_written"]["path"]).is_file()
 
     # a request waits on the queue: no server yet, and the client does not wait
     sent = asyncmcp(env, "connect", "call", "echo", "text=hello", "--no-wait", "--json", "--transport", "sqs")
@@ -132,7 +132,7 @@ def test_provision_serve_connect_tail_then_teardown(moto: LocalEndpoint, env: di
     down = asyncmcp(env, "provision", "local", "--teardown", "--json")
     assert down.returncode == 0, down.stderr
     report = json.loads(down.stdout)
-    assert {s["action"] for s in report["steps"]} == {"delete"} and report["profile_removed"]
+    assert {s["action"] for s in report["actions"]} == {"delete"} and report["profile_removed"]
     assert leftovers(moto, prefix) == []
 
 

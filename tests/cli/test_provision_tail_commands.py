@@ -50,8 +50,9 @@ def queue_names(moto: LocalEndpoint, prefix: str) -> list[str]:
 def test_dry_run_creates_nothing(moto: LocalEndpoint, env: dict[str, str], prefix: str) -> None:
     planned = invoke("provision", "aws", "--prefix", prefix, "--dry-run", "--fifo", "--json")
     assert planned.exit_code == 0, planned.output
-    resources = json.loads(planned.stdout)["resources"]
-    assert {r["name"] for r in resources} >= {f"{prefix}-requests.fifo", f"{prefix}-requests-dlq.fifo"}
+    actions = json.loads(planned.stdout)["actions"]
+    assert {r["name"] for r in actions} >= {f"{prefix}-requests.fifo", f"{prefix}-requests-dlq.fifo"}
+    assert {r["action"] for r in actions} == {"plan"}
     table = invoke("provision", "local", "--prefix", prefix, "--dry-run")
     assert table.exit_code == 0 and "dry run" in table.stdout and "nothing was changed" in table.stderr
     assert queue_names(moto, prefix) == []
@@ -71,7 +72,7 @@ def test_provision_prints_a_table_the_next_steps_and_exports(env: dict[str, str]
     assert "exists" in again.stderr  # the table, on stderr so `eval "$(...)"` works
     down = invoke("provision", "local", "--teardown", "--profile", "dev")
     assert down.exit_code == 0 and "profile removed" in down.stdout
-    assert f"deleted what profile 'dev' recorded (prefix '{prefix}')" in down.stdout
+    assert f"profile 'dev' (prefix '{prefix}'): deleted 3, kept 0, already gone 0" in down.stdout
 
 
 def test_bad_choices_are_usage_or_configuration_errors(env: dict[str, str]) -> None:

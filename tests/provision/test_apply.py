@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
+
 from asyncmcp_cli import aws, codec, profiles, provision
+from asyncmcp_cli.errors import UsageError
 from asyncmcp_cli.local_aws import LocalEndpoint
 
 
@@ -75,12 +78,13 @@ def test_provision_makes_everything_the_transports_need(moto: LocalEndpoint) -> 
 
 def test_provisioning_twice_changes_nothing_and_a_changed_spec_is_corrected(moto: LocalEndpoint) -> None:
     choices = spec()
-    provision.run("local", choices, endpoint_url=moto.url, write_profile=False)
-    again = provision.run("local", choices, endpoint_url=moto.url, write_profile=False)
+    provision.run("local", choices, endpoint_url=moto.url, profile_name="twice")
+    again = provision.run("local", choices, endpoint_url=moto.url, profile_name="twice")
     assert {s.action for s in again.steps} == {"exists"}
+    assert all(s.owned for s in again.steps)  # a rerun knows what its profile made
 
     changed = provision.Spec(**{**choices.__dict__, "raw_delivery": False, "max_receive_count": 7})
-    result = provision.run("local", changed, endpoint_url=moto.url, write_profile=False)
+    result = provision.run("local", changed, endpoint_url=moto.url, profile_name="twice")
     updated = {(s.kind, s.name) for s in result.steps if s.action == "update"}
     p = choices.prefix
     assert updated == {
@@ -99,21 +103,43 @@ def test_teardown_removes_everything_and_the_profile(moto: LocalEndpoint) -> Non
     choices = spec(bucket=True, servers=2, clients=2, fifo=True)
     provision.run("local", choices, endpoint_url=moto.url, profile_name="mine")
     assert leftovers(moto, choices.prefix)
-    # the profile's record wins: teardown needs no flags beyond the target and the profile
+    # the profile's record says what to delete: teardown needs no flags beyond the target and the profile
     result = provision.teardown("local", endpoint_url=moto.url, profile_name="mine")
     assert {s.action for s in result.steps} == {"delete"}
     assert result.profile_removed
     assert leftovers(moto, choices.prefix) == []
     assert "mine" not in profiles.names()
-    again = provision.teardown("local", choices, endpoint_url=moto.url, profile_name="mine")
-    assert {s.action for s in again.steps} == {"absent"}
+    with pytest.raises(UsageError, match="no profile 'mine' to tear down"):
+        provision.teardown("local", endpoint_url=moto.url, profile_name="mine")
 
 
-def test_a_bucket_with_objects_is_kept(moto: LocalEndpoint) -> None:
+def test_a_bucket_with_objects_is_kept_and_the_profile_with_it(moto: LocalEndpoint) -> None:
     choices = spec(bucket=True, transports=("sqs",))
-    result = provision.run("local", choices, endpoint_url=moto.url, write_profile=False)
+    result = provision.run("local", choices, endpoint_url=moto.url, profile_name="full")
     bucket = result.outcome.bucket
-    aws.client("s3", moto.settings).put_object(Bucket=bucket, Key="payload", Body=b"x")
-    down = provision.teardown("local", choices, endpoint_url=moto.url)
+    s3 = aws.client("s3", moto.settings)
+    s3.put_object(Bucket=bucket, Key="payload", Body=b"x")
+    down = provision.teardown("local", endpoint_url=moto.url, profile_name="full")
     kept = [s for s in down.steps if s.kind == "bucket"]
     assert [(s.action, s.name) for s in kept] == [("keep", bucket)]
+    assert not down.profile_removed and "full" in profiles.names()
+    s3.delete_object(Bucket=bucket, Key="payload")
+    finished = provision.teardown("local", endpoint_url=moto.url, profile_name="full")
+    assert [(s.action, s.kind) for s in finished.steps] == [("delete", "bucket")]
+    assert finished.profile_removed and leftovers(moto, choices.prefix) == []
+
+
+def test_a_profile_without_a_record_of_what_it_created_deletes_nothing(moto: LocalEndpoint) -> None:
+    choices = spec(transports=("sqs",))
+    provision.run("local", choices, endpoint_url=moto.url, profile_name="older")
+    made = leftovers(moto, choices.prefix)
+    # as an asyncmcp from before ownership was recorded wrote it: the spec, no resources
+    written = json.loads(profiles.path().read_text())
+    written["profiles"]["older"].pop("resources", None)
+    profiles.path().write_text(json.dumps(written))
+
+    down = provision.teardown("local", endpoint_url=moto.url, profile_name="older")
+    assert {s.action for s in down.steps} == {"keep"} and len(down.steps) == 3
+    assert "did not record what it created" in down.steps[0].detail
+    assert sorted(leftovers(moto, choices.prefix)) == sorted(made)
+    assert down.profile_removed
