@@ -20,7 +20,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 
 import anyio
 import anyio.abc
@@ -31,7 +31,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from asyncmcp_cli.proxy.lane import Lane
 from asyncmcp_cli.relay import Ctx, front_connection
-from asyncmcp_cli.transports.base import Transport
+from asyncmcp_cli.transports.base import SharingTransport, Transport
 from asyncmcp_cli.transports.queue_client import new_client_id
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,9 @@ class Backend:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Backend]:
-        async with anyio.create_task_group() as tg:
+        """Open lanes while the block runs; their clients share what the transport lets them share."""
+        sharing = self.transport.clients() if isinstance(self.transport, SharingTransport) else nullcontext()
+        async with sharing, anyio.create_task_group() as tg:
             self._tg = tg
             tg.start_soon(self._reap_idle)
             try:
