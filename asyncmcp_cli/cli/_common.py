@@ -263,7 +263,8 @@ _TRANSPORT_PARAMETERS = [
             typer.Option(
                 "--webhook-listen",
                 metavar="HOST:PORT",
-                help="Where a webhook client's receiver listens. [default: 127.0.0.1 on a free port]",
+                help="Where a webhook client's receiver listens (a proxy's clients share one). "
+                "[default: 127.0.0.1 on a free port]",
                 rich_help_panel="Webhook",
             ),
         ],
