@@ -10,10 +10,12 @@ server and dispatcher on each side, and the lane. Measured in one process:
   how much of the proxy's cost is plain HTTP;
 - through the proxy, HTTP front, stateless era (2026-07-28) and handshake era;
 - through the proxy, stdio front (in-process pipe, handshake era);
-- throughput with many clients at once, direct and through the HTTP front.
+- throughput with many clients at once, direct and through the HTTP front;
+- ``asyncmcp proxy --stdio`` as a host runs it (a process of its own): from
+  start to the answer to ``initialize``, and from closing its stdin to its exit.
 
 Prints figures; asserts nothing. Usage:
-    python benchmarks/proxy_overhead.py [--calls 300] [--clients 20] [--json]
+    python benchmarks/proxy_overhead.py [--calls 300] [--clients 20] [--starts 5] [--json]
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import argparse
 import json
 import logging
 import statistics
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -140,6 +144,53 @@ async def measure(calls: int, clients: int) -> dict[str, Any]:
     return results
 
 
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}},
+}
+
+
+def stdio_process_times(starts: int) -> dict[str, list[float]]:
+    """Seconds from starting ``asyncmcp proxy --stdio`` to its initialize answer, and from closing stdin to exit.
+
+    The backend is a memory transport nobody serves: the figures are the
+    proxy's own (start-up, the early answer, shutdown), not a transport's.
+    """
+    command = [
+        sys.executable,
+        "-m",
+        "asyncmcp_cli",
+        "proxy",
+        "--stdio",
+        "--transport",
+        f"memory://bench-{uuid.uuid4()}",
+    ]
+    times: dict[str, list[float]] = {"start_to_initialize_s": [], "stdin_closed_to_exit_s": []}
+    request = (json.dumps(INITIALIZE) + "\n").encode()
+    initialized = (json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n").encode()
+    ping = (json.dumps({"jsonrpc": "2.0", "id": 2, "method": "ping"}) + "\n").encode()
+    for _ in range(starts):
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(request)
+        process.stdin.flush()
+        answer = json.loads(process.stdout.readline())
+        times["start_to_initialize_s"].append(time.perf_counter() - started)
+        assert answer["id"] == 1 and "result" in answer, answer
+        process.stdin.write(initialized + ping)
+        process.stdin.flush()
+        assert json.loads(process.stdout.readline())["id"] == 2
+        process.stdin.close()
+        closed = time.perf_counter()
+        process.wait(timeout=60)
+        times["stdin_closed_to_exit_s"].append(time.perf_counter() - closed)
+        process.stdout.close()
+    return times
+
+
 def render(results: dict[str, Any]) -> None:
     console = Console(width=120)
     table = Table(title=f"tools/call echo, {results['calls']} sequential calls per row (memory backend)")
@@ -157,18 +208,24 @@ def render(results: dict[str, Any]) -> None:
     console.print(table)
     for name, rate in results["throughput"].items():
         console.print(f"throughput, {results['clients']} clients at once, {name}: {rate:.0f} calls/s")
+    for name, samples in results.get("stdio_process", {}).items():
+        figures = ", ".join(f"{value:.2f}" for value in samples)
+        console.print(f"proxy --stdio process, {name}: median {statistics.median(samples):.2f} s ({figures})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--starts", type=int, default=5, help="proxy --stdio processes to start and stop")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, force=True)
     for noisy in ("uvicorn", "uvicorn.error", "mcp", "asyncmcp_cli", "httpx2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     results = anyio.run(measure, args.calls, args.clients)
+    if args.starts > 0:
+        results["stdio_process"] = stdio_process_times(args.starts)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

@@ -117,8 +117,15 @@ class TransportOptions:
     webhook_secret: list[str] | None = None
     webhook_listen: str | None = None
     profile: str | None = None
+    from_command_line: frozenset[str] | None = None
+    """The shared flags given on the command line (None: treat all as given). The others came from the
+    environment or a profile, and apply only to the transports that take them."""
 
     def settings(self) -> dict[str, Any]:
+        """Every option: flag > environment > profile, then ``-o`` on top."""
+        return self._named() | parse_key_values(self.option or [], what="--option")
+
+    def _named(self) -> dict[str, Any]:
         named = {
             "endpoint_url": self.endpoint_url,
             "region": self.region,
@@ -129,12 +136,22 @@ class TransportOptions:
         }
         from asyncmcp_cli.profiles import with_profile  # flag > env > profile > transport default
 
-        return with_profile(self.transport, named, self.profile) | parse_key_values(self.option or [], what="--option")
+        return with_profile(self.transport, named, self.profile)
 
     def resolve(self, **extra: Any) -> Any:
+        """The transport. Options asked for explicitly (flags, ``-o``, `extra`) must be ones it takes;
+        environment and profile defaults (``AWS_REGION`` for a webhook) are passed only where they apply."""
         from asyncmcp_cli.transports.registry import resolve
 
-        return resolve(self.transport, **(self.settings() | {k: v for k, v in extra.items() if v is not None}))
+        named = self._named()
+        given = self.from_command_line
+        defaults = {} if given is None else {k: named.pop(k) for k in list(named) if k not in given}
+        explicit = named | parse_key_values(self.option or [], what="--option")
+        return resolve(self.transport, defaults=defaults, **(explicit | _set(extra)))
+
+
+def _set(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
 
 
 _TRANSPORT_PARAMETERS = [
@@ -246,7 +263,8 @@ _TRANSPORT_PARAMETERS = [
             typer.Option(
                 "--webhook-listen",
                 metavar="HOST:PORT",
-                help="Where a webhook client's receiver listens. [default: 127.0.0.1 on a free port]",
+                help="Where a webhook client's receiver listens (a proxy's clients share one). "
+                "[default: 127.0.0.1 on a free port]",
                 rich_help_panel="Webhook",
             ),
         ],
@@ -269,6 +287,9 @@ _TRANSPORT_PARAMETERS = [
 ]
 
 
+_CTX = "_transport_ctx"
+
+
 def parse_key_values(pairs: list[str], *, what: str) -> dict[str, str]:
     values: dict[str, str] = {}
     for pair in pairs:
@@ -279,15 +300,33 @@ def parse_key_values(pairs: list[str], *, what: str) -> dict[str, str]:
     return values
 
 
+def _given_on_command_line(ctx: Any, names: dict[str, Any]) -> frozenset[str] | None:
+    """Which of `names` were typed as flags (not taken from the environment or left at their default)."""
+    if not hasattr(ctx, "get_parameter_source"):
+        return None  # called outside a command line: treat every value as asked for
+
+    def typed(name: str) -> bool:
+        source = ctx.get_parameter_source(name)
+        return source is not None and source.name == "COMMANDLINE"
+
+    return frozenset(name for name in names if typed(name))
+
+
 def with_transport_options(command: Callable[..., T]) -> Callable[..., T]:
     """Add the shared transport options to a command; it receives them as `options: TransportOptions`."""
     signature = inspect.signature(command, eval_str=True)
     own = [p for p in signature.parameters.values() if p.name != "options"]
+    takes_ctx = any(p.annotation is typer.Context for p in own)
+    if not takes_ctx:  # to tell flags from environment variables
+        own.append(inspect.Parameter(_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
+    ctx_name = next(p.name for p in own if p.annotation is typer.Context)
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> T:
         picked = {p.name: kwargs.pop(p.name) for p in _TRANSPORT_PARAMETERS}
-        return command(*args, options=TransportOptions(**picked), **kwargs)
+        ctx = kwargs.get(ctx_name) if takes_ctx else kwargs.pop(_CTX, None)
+        options = TransportOptions(**picked, from_command_line=_given_on_command_line(ctx, picked))
+        return command(*args, options=options, **kwargs)
 
     parameters = own + _TRANSPORT_PARAMETERS
     wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]

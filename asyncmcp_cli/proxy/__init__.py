@@ -5,27 +5,33 @@ SDK's own server transports running one forwarding server (`forwarder`). Each
 front client gets its own backend client identity (`lane`, `backend`): a
 client id of its own on the transport, so the backend gives it its own SDK
 session and its answers can never reach another client.
+
+Names load on first use, so the stdio front can answer ``initialize``
+(`early`, standard library only) before the SDK is imported.
 """
 
-from asyncmcp_cli.proxy.backend import Backend
-from asyncmcp_cli.proxy.forwarder import proxy_server
-from asyncmcp_cli.proxy.http import (
-    DEFAULT_LISTEN,
-    HttpFrontOptions,
-    http_front,
-    serve_http,
-    serve_http_until_signalled,
-)
-from asyncmcp_cli.proxy.stdio import serve_stdio, serve_streams
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_LISTEN",
-    "Backend",
-    "HttpFrontOptions",
-    "http_front",
-    "proxy_server",
-    "serve_http",
-    "serve_http_until_signalled",
-    "serve_stdio",
-    "serve_streams",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Backend": "asyncmcp_cli.proxy.backend",
+    "proxy_server": "asyncmcp_cli.proxy.forwarder",
+    "DEFAULT_LISTEN": "asyncmcp_cli.proxy.http",
+    "HttpFrontOptions": "asyncmcp_cli.proxy.http",
+    "http_front": "asyncmcp_cli.proxy.http",
+    "serve_http": "asyncmcp_cli.proxy.http",
+    "serve_http_until_signalled": "asyncmcp_cli.proxy.http",
+    "serve_stdio": "asyncmcp_cli.proxy.stdio",
+    "serve_streams": "asyncmcp_cli.proxy.stdio",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -12,6 +12,10 @@
   whose request was abandoned (timed out, cancelled) is closed, not reused.
 - Opening a lane can fail (endpoint down, queue missing): that request gets a
   JSON-RPC error naming the cause, and the next request tries again.
+- With `handshakes_itself` (the front answered ``initialize`` on its own), a
+  connection's lane sends the client's ``initialize`` and
+  ``notifications/initialized`` to the backend as it opens, and `open_soon`
+  opens it in the background so the first request finds it ready.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, nullcontext
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -31,7 +36,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from asyncmcp_cli.proxy.lane import Lane
 from asyncmcp_cli.relay import Ctx, front_connection
-from asyncmcp_cli.transports.base import Transport
+from asyncmcp_cli.transports.base import SharingTransport, Transport
 from asyncmcp_cli.transports.queue_client import new_client_id
 
 logger = logging.getLogger(__name__)
@@ -39,13 +44,31 @@ logger = logging.getLogger(__name__)
 _LANE = "asyncmcp.proxy.lane"
 _CLIENT_ID = "asyncmcp.proxy.client_id"
 _LOCK = "asyncmcp.proxy.lock"
+_INITIALIZED = "asyncmcp.proxy.backend_initialized"
+_FAILED = "asyncmcp.proxy.open_failures"
+"""(how many attempts to open the connection's lane failed, the last one's error)"""
 
 
 class Backend:
     """The lanes of one proxy to the server behind its transport."""
 
-    def __init__(self, transport: Transport, *, idle_seconds: float = 300.0, max_idle: int = 32) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        idle_seconds: float = 300.0,
+        max_idle: int = 32,
+        handshakes_itself: bool = False,
+        open_timeout: float | None = None,
+        identity: dict[str, Any] | None = None,
+        on_initialized: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+    ) -> None:
         self.transport = transport
+        self.handshakes_itself = handshakes_itself
+        self.identity = identity
+        """What the front answers ``initialize`` with, when it answers itself (see `early`)."""
+        self._on_initialized = on_initialized
+        self._open_timeout = open_timeout
         self._idle_seconds = idle_seconds
         self._max_idle = max_idle
         self._idle: list[Lane] = []
@@ -53,7 +76,9 @@ class Backend:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Backend]:
-        async with anyio.create_task_group() as tg:
+        """Open lanes while the block runs; their clients share what the transport lets them share."""
+        sharing = self.transport.clients() if isinstance(self.transport, SharingTransport) else nullcontext()
+        async with sharing, anyio.create_task_group() as tg:
             self._tg = tg
             tg.start_soon(self._reap_idle)
             try:
@@ -89,20 +114,78 @@ class Backend:
         lane = connection.state.get(_LANE) if connection is not None else None
         return lane if isinstance(lane, Lane) and lane.alive else None
 
+    def open_soon(self, ctx: Ctx) -> None:
+        """Start opening the connection's lane in the background (a failure waits for the next request)."""
+        connection = front_connection(ctx)
+        if connection is None or self._tg is None:
+            return
+
+        async def open_quietly() -> None:
+            try:
+                await self._session_lane(connection)
+            except MCPError as exc:
+                logger.debug("the backend lane did not open ahead of time: %s", exc.error.message)
+
+        self._tg.start_soon(open_quietly)
+
     # -- session lanes -----------------------------------------------------
 
     async def _session_lane(self, connection: Connection) -> Lane:
+        """The connection's lane, opened if need be.
+
+        A request that waited while an attempt to open it failed gets that
+        failure rather than starting a second attempt; later ones try again.
+        """
         lock = connection.state.setdefault(_LOCK, anyio.Lock())
+        failed_before, _ = connection.state.get(_FAILED, (0, None))
         async with lock:
             lane = connection.state.get(_LANE)
             if isinstance(lane, Lane) and lane.alive:
                 return lane
+            failed, last_error = connection.state.get(_FAILED, (0, None))
+            if failed > failed_before and last_error is not None:
+                raise MCPError(last_error.code, last_error.message)
             if _CLIENT_ID not in connection.state:
                 connection.state[_CLIENT_ID] = new_client_id()
                 connection.exit_stack.push_async_callback(self._end_session, connection)
-            lane = await self._open(connection.state[_CLIENT_ID], standalone=True)
+            try:
+                lane = await self._open(connection.state[_CLIENT_ID], standalone=True)
+                if self.handshakes_itself and not connection.state.get(_INITIALIZED):
+                    await self._initialize(lane, connection)
+                    connection.state[_INITIALIZED] = True
+            except MCPError as exc:
+                connection.state[_FAILED] = (failed + 1, exc.error)
+                raise
             connection.state[_LANE] = lane
             return lane
+
+    async def _initialize(self, lane: Lane, connection: Connection) -> None:
+        """Give the backend the client's own handshake (the front answered it already)."""
+        params = connection.client_params
+        if params is None:
+            raise MCPError(types.INVALID_REQUEST, "asyncmcp: the client has not sent initialize")
+        try:
+            with anyio.fail_after(self._open_timeout):
+                result = await lane.send_raw_request(
+                    "initialize",
+                    params.model_dump(by_alias=True, mode="json", exclude_none=True),
+                    {"cancel_on_abandon": False},
+                )
+            await lane.notify("notifications/initialized", None)
+            if self._on_initialized is not None:
+                await self._on_initialized(result)
+        except BaseException as exc:
+            lane.close()
+            if isinstance(exc, TimeoutError):
+                raise MCPError(
+                    types.REQUEST_TIMEOUT,
+                    f"asyncmcp: cannot reach the backend: no answer to initialize within {self._open_timeout:g}s",
+                ) from None
+            if isinstance(exc, MCPError):
+                raise MCPError(
+                    exc.error.code, f"asyncmcp: the backend refused initialize: {exc.error.message}"
+                ) from None
+            raise
 
     async def _end_session(self, connection: Connection) -> None:
         lane = connection.state.pop(_LANE, None)
@@ -137,12 +220,55 @@ class Backend:
     # -- opening -------------------------------------------------------------
 
     async def _open(self, client_id: str, *, standalone: bool) -> Lane:
+        """A connected lane, or an `MCPError` naming why not within `open_timeout`.
+
+        The lane connects on a task of its own that the caller only waits for:
+        a connection attempt stuck in a blocking call (an endpoint that never
+        answers) cannot hold the caller past its deadline. Such a lane is told
+        to close and goes as soon as its attempt ends.
+        """
         if self._tg is None:
             raise MCPError(types.CONNECTION_CLOSED, "asyncmcp: the proxy is shutting down")
         lane = Lane(self.transport, client_id, standalone=standalone)
+        opening = _Opening()
+        self._tg.start_soon(self._run_lane, lane, opening)
         try:
-            await self._tg.start(lane.run)
-        except Exception as exc:
-            logger.warning("cannot reach the backend: %s", exc)
-            raise MCPError(types.INTERNAL_ERROR, f"asyncmcp: cannot reach the backend: {exc}") from None
+            with anyio.move_on_after(self._open_timeout):
+                await opening.done.wait()
+        except BaseException:
+            lane.close()
+            raise
+        if not opening.done.is_set():
+            lane.close()
+            logger.warning("cannot reach the backend: no connection within %gs", self._open_timeout)
+            raise MCPError(
+                types.REQUEST_TIMEOUT,
+                f"asyncmcp: cannot reach the backend: no connection within {self._open_timeout:g}s",
+            )
+        if opening.error is not None or not lane.alive:
+            reason = opening.error or "the connection closed as it opened"
+            logger.warning("cannot reach the backend: %s", reason)
+            raise MCPError(types.INTERNAL_ERROR, f"asyncmcp: cannot reach the backend: {reason}")
         return lane
+
+    @staticmethod
+    async def _run_lane(lane: Lane, opening: _Opening) -> None:
+        try:
+            await lane.run(task_status=opening)
+        except Exception as exc:
+            if opening.done.is_set():
+                logger.warning("backend lane %s ended: %s", lane.client_id, exc)
+            opening.error = exc
+        finally:
+            opening.done.set()
+
+
+class _Opening:
+    """The `TaskStatus` a lane reports its start to: set once it is connected or has failed."""
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.error: Exception | None = None
+
+    def started(self, value: object = None) -> None:
+        self.done.set()

@@ -9,6 +9,11 @@ client talks to the backend server in whatever protocol era it chose, sees
 the backend's own capabilities, and gets the backend's errors unchanged; the
 proxy adds only its own errors (timeout, backend unreachable).
 
+A front may answer ``initialize`` itself instead (the stdio front does, so
+that a host is answered at once: see `early`); the backend then gets the
+host's ``initialize`` when the host's lane opens, which starts in the
+background as soon as the host says it is initialized.
+
 Notifications: ``notifications/initialized`` and other client notifications
 go to the connection's lane; cancellation is applied by the SDK dispatcher
 (it cancels the forwarding, which cancels the backend request), so it is not
@@ -24,6 +29,7 @@ from mcp.server.context import CallNext, HandlerResult
 from mcp.server.lowlevel.server import Server
 
 from asyncmcp_cli.proxy.backend import Backend
+from asyncmcp_cli.proxy.early import initialize_result
 from asyncmcp_cli.relay import Ctx, forward
 
 logger = logging.getLogger(__name__)
@@ -42,6 +48,8 @@ class ForwardToBackend:
         if ctx.request_id is None:
             await self._notification(ctx, call_next)
             return None
+        if ctx.method == "initialize" and self._backend.handshakes_itself:
+            return initialize_result(ctx.params or {}, self._backend.identity)
         async with self._backend.lane(ctx) as lane:
             with lane.routes.serving(ctx):
                 return await forward(lane, ctx, ctx.params, call_timeout=self._call_timeout, peer_name="the backend")
@@ -49,6 +57,9 @@ class ForwardToBackend:
     async def _notification(self, ctx: Ctx, call_next: CallNext) -> None:
         if ctx.method == "notifications/initialized":
             await call_next(ctx)  # the front connection is initialized too
+            if self._backend.handshakes_itself:
+                self._backend.open_soon(ctx)  # the lane sends its own initialize and initialized
+                return
         if ctx.method in _NOT_FORWARDED:
             return
         lane = self._backend.existing_session_lane(ctx)

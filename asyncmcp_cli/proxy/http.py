@@ -132,7 +132,7 @@ async def http_front(
         logger.warning(
             "the proxy listens on %s without a bearer token: anyone who can reach it may use it", address.host
         )
-    backend = Backend(transport)
+    backend = Backend(transport, open_timeout=call_timeout)
     manager = StreamableHTTPSessionManager(
         app=proxy_server(backend, call_timeout=call_timeout),
         security_settings=_security(address, options),

@@ -71,3 +71,15 @@ class HostingTransport(Protocol):
     """
 
     def host_server(self, server: Any) -> AbstractAsyncContextManager[Listener]: ...
+
+
+@runtime_checkable
+class SharingTransport(Protocol):
+    """A transport whose clients in one process can share what each would otherwise open alone.
+
+    The webhook transports are: inside `clients()`, all their clients share one
+    webhook receiver. A program that opens many clients at once (the proxy)
+    runs them inside it.
+    """
+
+    def clients(self) -> AbstractAsyncContextManager[None]: ...

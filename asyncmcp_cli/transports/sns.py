@@ -81,6 +81,7 @@ class SnsSqsTransport:
     """MCP over SNS topics fanned out to SQS queues (AWS, moto, LocalStack)."""
 
     scheme = "sns+sqs"
+    options_type = SnsOptions
 
     def __init__(self, options: SnsOptions | None = None, **overrides: Any) -> None:
         self.options = options_from(SnsOptions, overrides, base=options)

@@ -63,6 +63,7 @@ class SqsTransport:
     """MCP over Amazon SQS (or any SQS-compatible endpoint: moto, LocalStack)."""
 
     scheme = "sqs"
+    options_type = SqsOptions
 
     def __init__(self, options: SqsOptions | None = None, **overrides: Any) -> None:
         self.options = options_from(SqsOptions, overrides, base=options)

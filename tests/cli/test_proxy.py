@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import httpx2
@@ -51,24 +52,30 @@ def test_a_token_from_the_environment_is_required(queues: Queues, server: None) 
     assert allowed.status_code == 200 and "asyncmcp-demo" in allowed.text
 
 
-def test_a_desktop_host_starts_the_stdio_proxy_as_its_server(queues: Queues, server: None) -> None:
+def test_a_desktop_host_starts_the_stdio_proxy_as_its_server(queues: Queues, server: None, tmp_path: Path) -> None:
     # What a host does with {"command": "asyncmcp", "args": ["proxy", "--stdio", ...]}.
     parameters = StdioServerParameters(
         command=sys.executable,
         args=["-m", "asyncmcp_cli", "proxy", "--stdio", "--transport", "sqs", "-o", "wait_seconds=2"],
-        env=cli_env(queues),
+        env=cli_env(queues, XDG_STATE_HOME=str(tmp_path)),
     )
 
-    async def host() -> tuple[str, str]:
+    async def host() -> tuple[str, str | None, str]:
         async with Client(parameters, mode="legacy") as client:
             echoed = await client.call_tool("echo", {"text": "from the host"})
             info = client.server_info
+            instructions = client.instructions
         assert info is not None
-        return info.name, echoed.content[0].text
+        return info.name, instructions, echoed.content[0].text
 
-    name, echoed = anyio.run(host)
-    assert name == "asyncmcp-demo"
+    first_name, first_instructions, echoed = anyio.run(host)
     assert echoed == "from the host"
+    # The proxy answers initialize itself, at once: the first time with its own name, then with
+    # the backend's identity as it was when the proxy last reached it.
+    assert (first_name, first_instructions) == ("asyncmcp-proxy", None)
+    name, instructions, _ = anyio.run(host)
+    assert name == "asyncmcp-demo"
+    assert instructions is not None and "asyncmcp" in instructions
 
 
 @pytest.mark.parametrize(

@@ -57,6 +57,7 @@ from asyncmcp_cli.transports.webhook.receiver import DEFAULT_PATH as RECEIVER_PA
 from asyncmcp_cli.transports.webhook.receiver import WebhookHandler, receiver_app
 from asyncmcp_cli.transports.webhook.server import WebhookListener, webhook_listener
 from asyncmcp_cli.transports.webhook.serving import Bound, parse_host_port, serve_asgi
+from asyncmcp_cli.transports.webhook.shared_receiver import SharedReceiver
 from asyncmcp_cli.transports.webhook.signing import Signer, Verifier
 from asyncmcp_cli.transports.webhook.urlpolicy import DEFAULT_ALLOW, UrlPolicy
 from asyncmcp_cli.types import TransportStreams
@@ -147,6 +148,9 @@ class WebhookEndpoints:
         """Where this transport's server is listening, once started (port 0 → the real port)."""
         self.receivers: dict[str, str] = {}
         """client id -> webhook URL, for the clients this transport has connected and not yet closed."""
+        self.listening_receivers = 0
+        """How many webhook receivers this transport's clients have listening right now."""
+        self._shared: tuple[SharedReceiver, str] | None = None
 
     @classmethod
     def from_url(cls: type[EndpointsT], url: str, **overrides: Any) -> EndpointsT:
@@ -181,19 +185,58 @@ class WebhookEndpoints:
         )
 
     @asynccontextmanager
+    async def clients(self) -> AsyncIterator[None]:
+        """While the block runs, the clients this transport connects share one webhook receiver.
+
+        A process with many clients (a proxy) listens once, even on a fixed
+        ``webhook_listen`` address; the receiver stops when the block ends.
+        See `shared_receiver`. Nested blocks use the outer one's receiver.
+        """
+        if self._shared is not None:
+            yield
+            return
+        shared = SharedReceiver()
+        async with self._serve_receiver(shared.accept) as reply_url:
+            self._shared = (shared, reply_url)
+            try:
+                yield
+            finally:
+                self._shared = None
+
+    @asynccontextmanager
     async def receiver(self, client_id: str, accept: WebhookHandler) -> AsyncIterator[str]:
-        """Run a client's webhook receiver, handing verified bodies to `accept`; yields its public URL."""
-        o = self.options
-        listen_host, listen_port = parse_host_port(o.webhook_listen)
-        path = (urlsplit(o.webhook_url).path if o.webhook_url else "") or RECEIVER_PATH
-        app = receiver_app(Verifier(o.secrets), accept, path=path, max_body_bytes=o.max_body_bytes)
-        async with serve_asgi(app, listen_host, listen_port, graceful_seconds=1) as bound:
-            reply_url = o.webhook_url or bound.url(RECEIVER_PATH)
+        """A client's webhook receiver, handing verified bodies to `accept`; yields its public URL.
+
+        Inside `clients()` the client attaches to the shared receiver; otherwise it runs one of its own.
+        """
+        if self._shared is not None:
+            shared, reply_url = self._shared
+            with shared.attached(client_id, accept):
+                self.receivers[client_id] = reply_url
+                try:
+                    yield reply_url
+                finally:
+                    self.receivers.pop(client_id, None)
+            return
+        async with self._serve_receiver(accept) as reply_url:
             self.receivers[client_id] = reply_url
             try:
                 yield reply_url
             finally:
                 self.receivers.pop(client_id, None)
+
+    @asynccontextmanager
+    async def _serve_receiver(self, accept: WebhookHandler) -> AsyncIterator[str]:
+        o = self.options
+        listen_host, listen_port = parse_host_port(o.webhook_listen)
+        path = (urlsplit(o.webhook_url).path if o.webhook_url else "") or RECEIVER_PATH
+        app = receiver_app(Verifier(o.secrets), accept, path=path, max_body_bytes=o.max_body_bytes)
+        async with serve_asgi(app, listen_host, listen_port, graceful_seconds=1) as bound:
+            self.listening_receivers += 1
+            try:
+                yield o.webhook_url or bound.url(RECEIVER_PATH)
+            finally:
+                self.listening_receivers -= 1
 
 
 class WebhookTransport(WebhookEndpoints):
