@@ -6,7 +6,9 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
+from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli._common import (
     ExitCode,
     JsonFlag,
@@ -58,10 +60,10 @@ def fire_tool_call(
         print_json(receipt.to_dict() | {"receipt": receipt.encode()})
         return
     err_console.print(
-        f"[green]sent[/] tools/call {name} · not waiting for the answer\n"
-        f"  client id    {receipt.client_id}\n"
-        f"  request id   {receipt.request_id}\n"
-        f"  reply queue  {receipt.reply_queue}",
+        f"[green]sent[/] tools/call {safe_text.markup(name)} · not waiting for the answer\n"
+        f"  client id    {safe_text.markup(receipt.client_id)}\n"
+        f"  request id   {safe_text.markup(receipt.request_id)}\n"
+        f"  reply queue  {safe_text.markup(receipt.reply_queue)}",
         highlight=False,
     )
     console.print(receipt.encode(), soft_wrap=True, highlight=False)
@@ -125,8 +127,8 @@ def collect_reply(
         print_json(_as_json(receipt, collected))
     elif not collected.replies:
         err_console.print(
-            f"not answered yet: {_what(receipt)}"
-            + (f" (sent {receipt.sent_at})" if receipt.sent_at else "")
+            f"not answered yet: {escape(_what(receipt))}"
+            + (f" (sent {safe_text.markup(receipt.sent_at)})" if receipt.sent_at else "")
             + "; try again later, or wait with --wait SECONDS",
             highlight=False,
             soft_wrap=True,
@@ -163,6 +165,11 @@ def _receipt_from(
 
 
 def _what(receipt: Receipt) -> str:
+    """What the receipt is for, as printable text (escape it before putting it into markup)."""
+    return safe_text.printable(_describe(receipt))
+
+
+def _describe(receipt: Receipt) -> str:
     method = receipt.method or "request"
     name = f" {receipt.name}" if receipt.name else ""
     rid = f" (id {receipt.request_id})" if receipt.request_id is not None else f" for client {receipt.client_id}"
@@ -173,15 +180,16 @@ def _print_reply(reply: Reply, *, many: bool) -> None:
     from asyncmcp_cli.cli.connect import render
 
     if many:
-        err_console.print(f"[dim]── answer to request {reply.request_id}[/]", highlight=False)
+        err_console.print(f"[dim]── answer to request {safe_text.markup(reply.request_id)}[/]", highlight=False)
     if reply.error is not None:
-        err_console.print(f"[bold red]error:[/] {render.error_line(reply.error)}", highlight=False, soft_wrap=True)
+        line = escape(render.error_line(reply.error))
+        err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
         return
     call = _as_call_result(reply)
     if call is not None:
         render.print_call_result(call, console, err_console)
     else:
-        console.print_json(data=reply.result)
+        console.print(safe_text.json_view(reply.result), soft_wrap=True)
 
 
 def _as_call_result(reply: Reply) -> types.CallToolResult | None:
