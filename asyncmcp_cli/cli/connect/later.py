@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -28,6 +29,7 @@ from asyncmcp_cli.cli.connect.options import ClientOptions
 if TYPE_CHECKING:
     import mcp_types as types
 
+    from asyncmcp_cli.aws import AwsSettings
     from asyncmcp_cli.deferred import Collected, Reply
     from asyncmcp_cli.receipts import Receipt
 
@@ -98,6 +100,15 @@ def collect_reply(
     keep: Annotated[
         bool, typer.Option("--keep", help="Leave the answer on the queue (collect it again later).")
     ] = False,
+    trust_receipt_endpoint: Annotated[
+        bool,
+        typer.Option(
+            "--trust-receipt-endpoint",
+            help="Collect at the AWS endpoint and region the receipt names even when they are not the configured "
+            "ones (--endpoint-url, AWS_ENDPOINT_URL, the profile, --region, AWS_REGION). Requests there are "
+            "signed with your AWS credentials: only for a receipt you trust.",
+        ),
+    ] = False,
     json_output: JsonFlag = False,
     log_level: LogLevel = "warning",
     options: TransportOptions,
@@ -106,6 +117,10 @@ def collect_reply(
 
     Reads the reply queue for the receipt's client id and request id and leaves
     every other message there. Exits 7 when the answer is not there yet.
+
+    The receipt's endpoint and region are used only when they are the
+    configured ones (or with --trust-receipt-endpoint); a receipt that names
+    another endpoint, or has a malformed field, is refused (exit 2).
     """
     from asyncmcp_cli.cli.connect.activity import Activity
     from asyncmcp_cli.deferred import collect
@@ -118,7 +133,7 @@ def collect_reply(
     activity = Activity(err_console)
 
     async def main() -> tuple[Receipt, Collected]:
-        receipt = _receipt_from(receipt_text, client_id, request_id, options)
+        receipt = _receipt_from(receipt_text, client_id, request_id, options, trust=trust_receipt_endpoint)
         with activity.running(f"waiting for the answer to {_what(receipt)}" if wait else "looking for the answer"):
             return receipt, await collect(receipt, wait=wait, keep=keep)
 
@@ -140,12 +155,14 @@ def collect_reply(
 
 
 def _receipt_from(
-    text: str | None, client_id: str | None, request_id: str | None, options: TransportOptions
+    text: str | None, client_id: str | None, request_id: str | None, options: TransportOptions, *, trust: bool
 ) -> Receipt:
+    """The receipt to collect: parsed, checked and bound to the configured endpoint; or built from --client-id."""
     from asyncmcp_cli.receipts import Receipt
 
     if text:
-        return Receipt.parse(sys.stdin.read() if text == "-" else text)
+        receipt = Receipt.parse(sys.stdin.read() if text == "-" else text)
+        return receipt.bound_to(_configured_aws(options, receipt.transport), trust=trust)
     assert client_id is not None
     from asyncmcp_cli.transports.sns import SnsSqsTransport
     from asyncmcp_cli.transports.sqs import SqsTransport
@@ -162,6 +179,14 @@ def _receipt_from(
         endpoint=o.aws.resolved_endpoint,
         region=o.aws.resolved_region,
     )
+
+
+def _configured_aws(options: TransportOptions, transport: str) -> AwsSettings:
+    """The endpoint and region this invocation is configured with (flags > environment > profile)."""
+    from asyncmcp_cli.aws import AwsSettings
+
+    settings = dataclasses.replace(options, transport=transport).settings()
+    return AwsSettings(endpoint_url=settings.get("endpoint_url") or None, region=settings.get("region") or None)
 
 
 def _what(receipt: Receipt) -> str:
