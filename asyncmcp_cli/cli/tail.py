@@ -64,7 +64,14 @@ def tail(
     consume: Annotated[
         bool, typer.Option("--consume", help="Delete the messages shown (default: give them back at once).")
     ] = False,
-    raw: Annotated[bool, typer.Option("--raw", help="Print message bodies exactly as they are on the queue.")] = False,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="Print message bodies exactly as they are on the queue, control characters included "
+            "(elsewhere they are shown escaped).",
+        ),
+    ] = False,
     json_output: JsonFlag = False,
     method: Annotated[
         list[str] | None, typer.Option("--method", help="Only this JSON-RPC method (glob; repeatable).")
