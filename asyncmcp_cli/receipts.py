@@ -97,7 +97,7 @@ class Receipt:
         if text.startswith("{"):
             try:
                 data = json.loads(text)
-            except json.JSONDecodeError as exc:
+            except (json.JSONDecodeError, RecursionError) as exc:
                 raise BadReceiptError(f"receipt is not valid JSON: {exc}") from None
             if isinstance(data, dict) and isinstance(data.get("receipt"), str):
                 return cls.parse(data["receipt"])
@@ -108,7 +108,7 @@ class Receipt:
         try:
             raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
             data = json.loads(raw)
-        except (binascii.Error, ValueError) as exc:
+        except (binascii.Error, ValueError, RecursionError) as exc:
             raise BadReceiptError(f"receipt is damaged (cut short when copied?): {exc}") from None
         return cls.from_dict(data)
 

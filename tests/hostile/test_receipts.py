@@ -50,10 +50,11 @@ def good(queues: Queues, **changes: Any) -> dict[str, Any]:
     return {key: value for key, value in (data | changes).items() if value is not ...}
 
 
-def collect(queues: Queues, receipt: str, *args: str) -> subprocess.CompletedProcess[str]:
+def collect(queues: Queues, receipt: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*CLI, "connect", "collect", receipt, *args],
         env=cli_env(queues, AWS_SESSION_TOKEN=SESSION_TOKEN),
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
@@ -164,6 +165,12 @@ def test_each_malformed_field_is_one_line_and_exit_2(queues: Queues, changes: di
     result = collect(queues, compact(good(queues, **changes)))
     assert result.returncode == 2, result.stderr
     assert complaint in one_line(result.stderr)
+
+
+def test_a_receipt_nested_too_deep_is_one_line(queues: Queues) -> None:
+    result = collect(queues, "-", stdin='{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert result.returncode == 2, result.stderr[-500:]
+    assert "receipt is not valid JSON" in one_line(result.stderr)
 
 
 # -- the rule itself, without processes -------------------------------------------
