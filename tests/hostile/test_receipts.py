@@ -25,7 +25,7 @@ from asyncmcp_cli.receipts import BadReceiptError, ForeignEndpointError, Receipt
 from tests.cli.connect_support import CLI, ROOT, cli_env
 from tests.conftest import Queues
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(180)  # CLI processes: generous on a loaded machine
 
 SESSION_TOKEN = "victim-session-token-0123456789"
 

@@ -22,7 +22,7 @@ from tests.cli.connect_support import CLI, ROOT, cli_env, connect, serving
 from tests.conftest import Queues, wait_until_sync
 from tests.hostile.hostile_server import HOSTILE, OSC_LINK, RAW
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)  # many CLI processes: generous on a loaded machine
 
 ESCAPED = (
     r"\x1b]0;pwned\x07\x1b]8;;file:///etc/passwd\x1b\click here\x1b]8;;\x1b\\x1b[2J\x9b31m\u202eevil"
