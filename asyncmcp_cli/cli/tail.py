@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli._common import JsonFlag, LogLevel, console, err_console, print_json, run, setup_logging
 
 _KIND_STYLES = {"request": "cyan", "notification": "blue", "response": "green", "error": "red", "invalid": "bold red"}
@@ -63,7 +64,14 @@ def tail(
     consume: Annotated[
         bool, typer.Option("--consume", help="Delete the messages shown (default: give them back at once).")
     ] = False,
-    raw: Annotated[bool, typer.Option("--raw", help="Print message bodies exactly as they are on the queue.")] = False,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="Print message bodies exactly as they are on the queue, control characters included "
+            "(elsewhere they are shown escaped).",
+        ),
+    ] = False,
     json_output: JsonFlag = False,
     method: Annotated[
         list[str] | None, typer.Option("--method", help="Only this JSON-RPC method (glob; repeatable).")
@@ -233,7 +241,7 @@ def _cells(observed: Any) -> list[Text]:
     method = observed.method or (f"↳ {observed.paired_method}" if observed.paired_method else "")
     if observed.kind == "invalid":
         preview = observed.raw_body.replace("\n", " ")
-        note = Text(f"({observed.problem}) {preview}", style="red")
+        note = safe_text.text(f"({observed.problem}) {preview}", style="red")
     elif observed.latency_ms is not None:
         note = Text(f"+{observed.latency_ms} ms")
     else:
@@ -241,11 +249,11 @@ def _cells(observed: Any) -> list[Text]:
     receives = Text(str(observed.receive_count), style="yellow" if observed.receive_count > 1 else "")
     return [
         Text(sent, style="dim"),
-        Text(observed.queue),
+        safe_text.text(observed.queue),
         Text(observed.kind, style=_KIND_STYLES.get(observed.kind, "")),
-        Text(method),
-        Text("" if observed.id is None else str(observed.id)),
-        Text(observed.client_id or ""),
+        safe_text.text(method),  # method, id and client id are what the message says: untrusted
+        safe_text.text("" if observed.id is None else observed.id),
+        safe_text.text(observed.client_id or ""),
         Text(_size(observed.size)),
         receives,
         note,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
+from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli._common import (
     ExitCode,
     JsonFlag,
@@ -26,6 +29,7 @@ from asyncmcp_cli.cli.connect.options import ClientOptions
 if TYPE_CHECKING:
     import mcp_types as types
 
+    from asyncmcp_cli.aws import AwsSettings
     from asyncmcp_cli.deferred import Collected, Reply
     from asyncmcp_cli.receipts import Receipt
 
@@ -58,10 +62,10 @@ def fire_tool_call(
         print_json(receipt.to_dict() | {"receipt": receipt.encode()})
         return
     err_console.print(
-        f"[green]sent[/] tools/call {name} · not waiting for the answer\n"
-        f"  client id    {receipt.client_id}\n"
-        f"  request id   {receipt.request_id}\n"
-        f"  reply queue  {receipt.reply_queue}",
+        f"[green]sent[/] tools/call {safe_text.markup(name)} · not waiting for the answer\n"
+        f"  client id    {safe_text.markup(receipt.client_id)}\n"
+        f"  request id   {safe_text.markup(receipt.request_id)}\n"
+        f"  reply queue  {safe_text.markup(receipt.reply_queue)}",
         highlight=False,
     )
     console.print(receipt.encode(), soft_wrap=True, highlight=False)
@@ -96,6 +100,15 @@ def collect_reply(
     keep: Annotated[
         bool, typer.Option("--keep", help="Leave the answer on the queue (collect it again later).")
     ] = False,
+    trust_receipt_endpoint: Annotated[
+        bool,
+        typer.Option(
+            "--trust-receipt-endpoint",
+            help="Collect at the AWS endpoint and region the receipt names even when they are not the configured "
+            "ones (--endpoint-url, AWS_ENDPOINT_URL, the profile, --region, AWS_REGION). Requests there are "
+            "signed with your AWS credentials: only for a receipt you trust.",
+        ),
+    ] = False,
     json_output: JsonFlag = False,
     log_level: LogLevel = "warning",
     options: TransportOptions,
@@ -104,6 +117,10 @@ def collect_reply(
 
     Reads the reply queue for the receipt's client id and request id and leaves
     every other message there. Exits 7 when the answer is not there yet.
+
+    The receipt's endpoint and region are used only when they are the
+    configured ones (or with --trust-receipt-endpoint); a receipt that names
+    another endpoint, or has a malformed field, is refused (exit 2).
     """
     from asyncmcp_cli.cli.connect.activity import Activity
     from asyncmcp_cli.deferred import collect
@@ -116,7 +133,7 @@ def collect_reply(
     activity = Activity(err_console)
 
     async def main() -> tuple[Receipt, Collected]:
-        receipt = _receipt_from(receipt_text, client_id, request_id, options)
+        receipt = _receipt_from(receipt_text, client_id, request_id, options, trust=trust_receipt_endpoint)
         with activity.running(f"waiting for the answer to {_what(receipt)}" if wait else "looking for the answer"):
             return receipt, await collect(receipt, wait=wait, keep=keep)
 
@@ -125,8 +142,8 @@ def collect_reply(
         print_json(_as_json(receipt, collected))
     elif not collected.replies:
         err_console.print(
-            f"not answered yet: {_what(receipt)}"
-            + (f" (sent {receipt.sent_at})" if receipt.sent_at else "")
+            f"not answered yet: {escape(_what(receipt))}"
+            + (f" (sent {safe_text.markup(receipt.sent_at)})" if receipt.sent_at else "")
             + "; try again later, or wait with --wait SECONDS",
             highlight=False,
             soft_wrap=True,
@@ -138,12 +155,14 @@ def collect_reply(
 
 
 def _receipt_from(
-    text: str | None, client_id: str | None, request_id: str | None, options: TransportOptions
+    text: str | None, client_id: str | None, request_id: str | None, options: TransportOptions, *, trust: bool
 ) -> Receipt:
+    """The receipt to collect: parsed, checked and bound to the configured endpoint; or built from --client-id."""
     from asyncmcp_cli.receipts import Receipt
 
     if text:
-        return Receipt.parse(sys.stdin.read() if text == "-" else text)
+        receipt = Receipt.parse(sys.stdin.read() if text == "-" else text)
+        return receipt.bound_to(_configured_aws(options, receipt.transport), trust=trust)
     assert client_id is not None
     from asyncmcp_cli.transports.sns import SnsSqsTransport
     from asyncmcp_cli.transports.sqs import SqsTransport
@@ -162,7 +181,20 @@ def _receipt_from(
     )
 
 
+def _configured_aws(options: TransportOptions, transport: str) -> AwsSettings:
+    """The endpoint and region this invocation is configured with (flags > environment > profile)."""
+    from asyncmcp_cli.aws import AwsSettings
+
+    settings = dataclasses.replace(options, transport=transport).settings()
+    return AwsSettings(endpoint_url=settings.get("endpoint_url") or None, region=settings.get("region") or None)
+
+
 def _what(receipt: Receipt) -> str:
+    """What the receipt is for, as printable text (escape it before putting it into markup)."""
+    return safe_text.printable(_describe(receipt))
+
+
+def _describe(receipt: Receipt) -> str:
     method = receipt.method or "request"
     name = f" {receipt.name}" if receipt.name else ""
     rid = f" (id {receipt.request_id})" if receipt.request_id is not None else f" for client {receipt.client_id}"
@@ -173,15 +205,16 @@ def _print_reply(reply: Reply, *, many: bool) -> None:
     from asyncmcp_cli.cli.connect import render
 
     if many:
-        err_console.print(f"[dim]── answer to request {reply.request_id}[/]", highlight=False)
+        err_console.print(f"[dim]── answer to request {safe_text.markup(reply.request_id)}[/]", highlight=False)
     if reply.error is not None:
-        err_console.print(f"[bold red]error:[/] {render.error_line(reply.error)}", highlight=False, soft_wrap=True)
+        line = escape(render.error_line(reply.error))
+        err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
         return
     call = _as_call_result(reply)
     if call is not None:
         render.print_call_result(call, console, err_console)
     else:
-        console.print_json(data=reply.result)
+        console.print(safe_text.json_view(reply.result), soft_wrap=True)
 
 
 def _as_call_result(reply: Reply) -> types.CallToolResult | None:
