@@ -9,14 +9,18 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from pathlib import Path
 
+import httpx2
 import pytest
 
 from asyncmcp_cli import codec
 from asyncmcp_cli.transports.sqs import SqsTransport
+from asyncmcp_cli.transports.webhook.transport import WebhookTransport
 from tests.conftest import Queues, wait_until
 from tests.testapp import ControlledApp
 from tests.transports.contract import running
+from tests.transports.webhook_support import ScriptedReceiver, loopback_options, tool_call
 
 pytestmark = pytest.mark.anyio
 
@@ -73,3 +77,37 @@ async def test_a_victim_queue_disguised_as_an_allowed_name_gets_nothing(
     assert app.executions["echo:for the victim"] == 0
     await wait_until(lambda: queues.counts(dlq_url) == (1, 0))
     assert any(f"refusing reply address {hostile!r}" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[2002:7f00:1::]",  # 6to4 of 127.0.0.1
+        "[2002:a9fe:a9fe::]",  # 6to4 of 169.254.169.254, the cloud metadata address
+        "[2606:4700::5efe:7f00:1]",  # ISATAP interface id of 127.0.0.1 under a global prefix
+    ],
+)
+async def test_a_webhook_url_hiding_loopback_in_ipv6_gets_no_post(tmp_path: Path, host: str) -> None:
+    """127.0.0.1 is named literally (trusted); the wildcard must not let the same place in through IPv6."""
+    app = ControlledApp()
+    transport = WebhookTransport(
+        **(loopback_options(tmp_path) | {"allow_webhook": ("http://127.0.0.1:*", "http://*:*")})
+    )
+    receiver = ScriptedReceiver()
+    async with running(app, transport), receiver.running() as bound, httpx2.AsyncClient(timeout=20) as http:
+
+        async def ask(reply_to: str, text: str) -> httpx2.Response:
+            headers = {"content-type": "application/json", codec.CLIENT_ID: f"c-{text}", codec.REPLY_TO: reply_to}
+            body = json.dumps(tool_call("echo", {"text": text}, rid=9))
+            return await http.post(transport.server_url, content=body, headers=headers)
+
+        hostile = await ask(f"http://{host}:{bound.port}/webhook", "hostile")
+        assert hostile.status_code == 403
+        assert hostile.json()["id"] == 9
+        assert "private, loopback or link-local" in hostile.json()["error"]["message"]
+        control = await ask(bound.url("/webhook"), "control")  # the same receiver, named as allowed
+        assert control.status_code == 202
+        await wait_until(lambda: len(receiver.arrivals) == 1)
+    assert [arrival.json()["result"]["content"][0]["text"] for arrival in receiver.arrivals] == ["control"]
+    assert app.executions["echo:hostile"] == 0
