@@ -27,7 +27,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mcp.shared.message import ServerMessageMetadata, SessionMessage
 
 from asyncmcp_cli import codec
-from asyncmcp_cli.errors import PayloadTooLargeError, TransportError
+from asyncmcp_cli.errors import PayloadTooLargeError, QueueNotFoundError, TransportError
 from asyncmcp_cli.results import ResultStore
 from asyncmcp_cli.transports.base import Connection
 from asyncmcp_cli.types import Ack
@@ -270,7 +270,7 @@ class SessionHub:
         )  # type: ignore[arg-type]
         assert routing.reply_to is not None and routing.client_id is not None
         sent = await self._send_with_retry(routing.reply_to, routing.client_id, codec.decode(cached))
-        self._in_background(_settle, inbound.ack if sent else inbound.release)
+        self._in_background(_settle, _settlement(inbound, sent))
         return True
 
     async def _client_for(self, client_id: str, reply_to: str) -> _Client:
@@ -314,7 +314,7 @@ class SessionHub:
         client.last_active = time.monotonic()
         inbounds = client.in_flight.pop(codec.request_id_of(message), [])  # type: ignore[arg-type]
         for inbound in inbounds:
-            await _settle(inbound.ack if sent else inbound.release)
+            await _settle(_settlement(inbound, sent))
         if not self.in_flight:
             self._idle.set()
 
@@ -330,8 +330,12 @@ class SessionHub:
                 except Exception as exc:  # a cache failure must not stop the response
                     logger.warning("could not store the response for redeliveries: %s", exc)
 
-    async def _send_with_retry(self, reply_to: str, client_id: str, message: types.JSONRPCMessage) -> bool:
-        """Send, retrying transient channel errors with backoff; True once sent."""
+    async def _send_with_retry(self, reply_to: str, client_id: str, message: types.JSONRPCMessage) -> bool | None:
+        """Send, retrying transient channel errors with backoff; True once sent.
+
+        False when retries ran out (worth another try later), None when the reply
+        address does not exist (no retry will help: the request is dead-lettered).
+        """
         delay = 0.2
         deadline = time.monotonic() + _SEND_RETRY_SECONDS
         while True:
@@ -344,6 +348,9 @@ class SessionHub:
                     return False
                 logger.warning("response to client %s is too large: %s", client_id, exc)
                 message = codec.error_reply(codec.request_id_of(message), types.INTERNAL_ERROR, f"asyncmcp: {exc}")
+            except QueueNotFoundError as exc:
+                logger.error("cannot answer client %r: %s; nothing sent", client_id, exc)
+                return None
             except TransportError as exc:
                 if time.monotonic() + delay > deadline:
                     logger.error("giving up sending to %s for client %s: %s", reply_to, client_id, exc)
@@ -372,6 +379,13 @@ class SessionHub:
                 for inbound in inbounds:
                     await _settle(inbound.release)
             client.in_flight.clear()
+
+
+def _settlement(inbound: Inbound, sent: bool | None) -> Ack:
+    """Sent: done. Not sent: give it back for another try. Undeliverable: the dead letters."""
+    if sent:
+        return inbound.ack
+    return inbound.release if sent is False else inbound.dead_letter
 
 
 async def _settle(action: Ack) -> None:

@@ -80,6 +80,38 @@ async def test_a_victim_queue_disguised_as_an_allowed_name_gets_nothing(
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.parametrize("named_by", ["url", "name"])
+async def test_an_allowed_reply_queue_that_does_not_exist_sends_the_request_to_the_dead_letters(
+    queues: Queues, named_by: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No minute of retries per message, no redelivery to run the call again: nobody can ever read the answer."""
+    dlq_url = queues.create(queues.prefix + "dlq")
+    server_side = SqsTransport(
+        endpoint_url=queues.endpoint.url,
+        request_queue=queues.request,
+        allow_reply=(queues.prefix + "*",),
+        dead_letter_queue=queues.prefix + "dlq",
+    )
+    missing = queues.prefix + "missing"
+    address = queues.request_url.rsplit("/", 1)[0] + "/" + missing if named_by == "url" else missing
+    caplog.set_level(logging.WARNING)
+    app = ControlledApp()
+    async with running(app, server_side):
+        queues.sqs.send_message(
+            QueueUrl=queues.request_url,
+            MessageBody=CALL,
+            MessageAttributes={
+                codec.CLIENT_ID: {"DataType": "String", "StringValue": "nobody"},
+                codec.REPLY_TO: {"DataType": "String", "StringValue": address},
+            },
+        )
+        await wait_until(lambda: queues.counts(dlq_url) == (1, 0), within=20)
+        await wait_until(lambda: queues.counts(queues.request_url) == (0, 0))
+    assert app.executions["echo:for the victim"] == 1  # run once, not once per redelivery
+    assert any("cannot answer client 'nobody'" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     "host",
     [
