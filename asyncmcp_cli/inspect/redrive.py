@@ -114,11 +114,15 @@ async def redrive(
         held: list[Received] = []  # seen but not ours to move (come back, or nowhere to go): given back at the end
         seen: set[str] = set()
         try:
-            while progress.handled < progress.snapshot:
+            # Each round moves or holds (hides) at least one message, and each moved message can come
+            # back at most once with this run's mark, so the rounds are bounded too.
+            while progress.handled < progress.snapshot and len(held) <= progress.snapshot:
                 wanted = min(10, progress.snapshot - progress.handled)
                 received_now = await sqs.receive(
                     dlq_url, max_messages=wanted, wait_seconds=1, visibility_timeout=_HOLD_SECONDS
                 )
+                if not received_now:
+                    break
                 batch: list[Received] = []
                 for received in received_now:
                     if received.message_id in seen or received.attributes.get(REDRIVE_ATTRIBUTE) == run_id:
@@ -126,7 +130,7 @@ async def redrive(
                     else:
                         batch.append(received)
                 if not batch:
-                    break
+                    continue
                 seen.update(r.message_id for r in batch)
                 routes: list[tuple[Received, str]] = []
                 for received in batch:
