@@ -82,7 +82,11 @@ def tail(
     ] = None,
     redrive: Annotated[
         bool,
-        typer.Option("--redrive", help="Move the messages of a dead-letter queue (e.g. `tail dlq --redrive`) back."),
+        typer.Option(
+            "--redrive",
+            help="Move the messages a dead-letter queue holds now (e.g. `tail dlq --redrive`) back, each once "
+            "(at most --count); prints how many, also on Ctrl-C.",
+        ),
     ] = False,
     to: Annotated[
         str | None, typer.Option("--to", help="With --redrive: the queue to move them to. [default: their source]")
@@ -107,6 +111,7 @@ def tail(
     from asyncmcp_cli import aws, inspect, profiles
 
     setup_logging(log_level)
+    progress = inspect.RedriveProgress()
 
     async def main() -> None:
         chosen = profiles.load(profile)
@@ -116,7 +121,8 @@ def tail(
         )
         roles = chosen.roles if chosen else {}
         if redrive:
-            await _redrive(settings, inspect.queues_for(queues or ["dlq"], roles), to, count, json_output)
+            targets = inspect.queues_for(queues or ["dlq"], roles)
+            await _redrive(settings, targets, to, count, json_output, progress)
             return
         targets = inspect.queues_for(queues or [], roles, pair=pair)
         options = inspect.TailOptions(
@@ -132,16 +138,26 @@ def tail(
         summary = await inspect.tail(settings, targets, options, view.show, on_start=view.start(consume))
         view.finish(summary)
 
-    run(main)
+    try:
+        run(main)
+    except typer.Exit as stop:
+        if redrive and stop.exit_code == 130:  # Ctrl-C: still say what was moved
+            _report_redrive(progress.result(), json_output, interrupted=True)
+        raise
 
 
-async def _redrive(settings: Any, targets: list[str], to: str | None, limit: int | None, as_json: bool) -> None:
+async def _redrive(
+    settings: Any, targets: list[str], to: str | None, limit: int | None, as_json: bool, progress: Any
+) -> None:
     from asyncmcp_cli.errors import ConfigurationError
     from asyncmcp_cli.inspect import redrive
 
     if len(targets) != 1:
         raise ConfigurationError("--redrive takes one dead-letter queue")
-    result = await redrive(settings, targets[0], to=to, limit=limit)
+    _report_redrive(await redrive(settings, targets[0], to=to, limit=limit, progress=progress), as_json)
+
+
+def _report_redrive(result: Any, as_json: bool, *, interrupted: bool = False) -> None:
     if as_json:
         print_json(
             {
@@ -150,7 +166,15 @@ async def _redrive(settings: Any, targets: list[str], to: str | None, limit: int
                 "moved": result.moved,
                 "failed": result.failed,
                 "problem": result.problem,
+                "interrupted": interrupted,
             }
+        )
+        return
+    if interrupted:
+        where = f" back to {result.source}" if result.source else ""
+        console.print(
+            f"interrupted: moved {result.moved} message(s) from {result.dlq or 'the dead-letter queue'}{where}",
+            highlight=False,
         )
         return
     if result.moved or result.failed:

@@ -143,7 +143,7 @@ class SessionHub:
             return
         if not self._admits(routing.reply_to):
             logger.warning(
-                "refusing reply address %r from client %s: not admitted by the allow-list; nothing sent",
+                "refusing reply address %r from client %r: malformed or not admitted by the allow-list; nothing sent",
                 routing.reply_to,
                 routing.client_id,
             )
