@@ -48,6 +48,8 @@ class Receipt:
     region: str | None = None
     sent_at: str | None = None
     """ISO 8601 UTC time the request was sent."""
+    keep_for: int | None = None
+    """Seconds the answer was asked to wait on the reply queue once sent (the server may grant less)."""
 
     def to_dict(self) -> dict[str, Any]:
         data = {"v": VERSION} | asdict(self)
@@ -91,5 +93,8 @@ class Receipt:
         missing = [key for key in ("transport", "reply_queue", "client_id") if not data.get(key)]
         if missing:
             raise BadReceiptError(f"receipt lacks {', '.join(missing)}")
+        keep_for = data.get("keep_for")
+        if keep_for is not None and (not isinstance(keep_for, int) or isinstance(keep_for, bool) or keep_for < 0):
+            raise BadReceiptError("receipt's keep_for is not a whole number of seconds")
         known = {name for name in cls.__dataclass_fields__}
         return cls(**{key: value for key, value in data.items() if key in known})

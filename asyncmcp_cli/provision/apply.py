@@ -127,6 +127,8 @@ class _Worker:
         wanted: dict[str, str] = {}
         if queue.dlq:
             wanted["RedrivePolicy"] = policies.redrive_policy(self._queue_arn(queue.dlq), queue.max_receive_count)
+        if queue.retention_seconds:
+            wanted["MessageRetentionPeriod"] = str(queue.retention_seconds)
         url = self._queue_url(queue.name)
         if url is None:
             attributes = wanted | ({"FifoQueue": "true"} if queue.fifo else {})
@@ -134,13 +136,17 @@ class _Worker:
             url = _call(self.sqs.create_queue, QueueName=queue.name, **kwargs)["QueueUrl"]
             action = "create"
         else:
-            current = _call(self.sqs.get_queue_attributes, QueueUrl=url, AttributeNames=["RedrivePolicy"])
+            current = _call(
+                self.sqs.get_queue_attributes, QueueUrl=url, AttributeNames=["RedrivePolicy", "MessageRetentionPeriod"]
+            ).get("Attributes", {})
             action = "exists"
-            if not policies.same_redrive(
-                current.get("Attributes", {}).get("RedrivePolicy"), wanted.get("RedrivePolicy")
-            ):
+            if not policies.same_redrive(current.get("RedrivePolicy"), wanted.get("RedrivePolicy")):
                 redrive = wanted.get("RedrivePolicy", "")
                 _call(self.sqs.set_queue_attributes, QueueUrl=url, Attributes={"RedrivePolicy": redrive})
+                action = "update"
+            retention = wanted.get("MessageRetentionPeriod")
+            if retention and current.get("MessageRetentionPeriod") != retention:
+                _call(self.sqs.set_queue_attributes, QueueUrl=url, Attributes={"MessageRetentionPeriod": retention})
                 action = "update"
         self.outcome.queue_urls[queue.name] = url
         return Step(action, "queue", queue.name, queue.describe(), url)

@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import anyio.abc
@@ -34,8 +34,19 @@ from asyncmcp_cli.types import Ack
 
 logger = logging.getLogger(__name__)
 
-ReplySender = Callable[[str, str, types.JSONRPCMessage], Awaitable[None]]
-"""send(reply_to, client_id, message): put one message on the client's reply channel."""
+
+class ReplySender(Protocol):
+    """send(reply_to, client_id, message, reply_ttl=...): put one message on the client's reply channel.
+
+    `reply_ttl` is how long the client asked its answers to wait for it (None:
+    it did not say); channels whose messages wait on a queue stamp an expiry
+    from it (`asyncmcp_cli.reply_expiry`), the others ignore it.
+    """
+
+    def __call__(
+        self, reply_to: str, client_id: str, message: types.JSONRPCMessage, *, reply_ttl: float | None = None
+    ) -> Awaitable[None]: ...
+
 
 _SESSION_BUFFER = 16
 _SEND_RETRY_SECONDS = 60.0
@@ -67,6 +78,8 @@ class _Client:
     client_id: str
     reply_to: str
     to_session: MemoryObjectSendStream[SessionMessage | Exception]
+    reply_ttl: float | None = None
+    """What the client last declared; used for messages that answer no particular request."""
     last_active: float = field(default_factory=time.monotonic)
     in_flight: dict[types.RequestId, list[Inbound]] = field(default_factory=dict)
 
@@ -171,7 +184,7 @@ class SessionHub:
         if codec.is_request(message):
             await self._deliver_request(inbound, message, routing)
             return
-        client = await self._client_for(routing.client_id, routing.reply_to)
+        client = await self._client_for(routing)
         client.last_active = time.monotonic()
         if await self._into_session(client, inbound, message):
             self._in_background(_settle, inbound.ack)
@@ -188,14 +201,14 @@ class SessionHub:
         self, inbound: Inbound, routing: codec.Routing, error: types.JSONRPCMessage
     ) -> None:
         assert routing.reply_to is not None and routing.client_id is not None
-        await self._send_with_retry(routing.reply_to, routing.client_id, error)
+        await self._send_with_retry(routing.reply_to, routing.client_id, error, routing.reply_ttl)
         await _settle(inbound.dead_letter)
 
     async def _deliver_request(self, inbound: Inbound, message: types.JSONRPCMessage, routing: codec.Routing) -> None:
         assert routing.client_id is not None and routing.reply_to is not None
         if await self._answer_from_cache(inbound, routing):
             return
-        client = await self._client_for(routing.client_id, routing.reply_to)
+        client = await self._client_for(routing)
         client.last_active = time.monotonic()
         rid = codec.request_id_of(message)
         assert rid is not None
@@ -212,7 +225,7 @@ class SessionHub:
             )
             text = f"asyncmcp: request failed {inbound.receive_count} times on the server; not retried again"
             await self._send_with_retry(
-                client.reply_to, client.client_id, codec.error_reply(rid, types.INTERNAL_ERROR, text)
+                client.reply_to, client.client_id, codec.error_reply(rid, types.INTERNAL_ERROR, text), routing.reply_ttl
             )
             self._in_background(_settle, inbound.dead_letter)
             return
@@ -269,18 +282,21 @@ class SessionHub:
             routing.client_id,
         )  # type: ignore[arg-type]
         assert routing.reply_to is not None and routing.client_id is not None
-        sent = await self._send_with_retry(routing.reply_to, routing.client_id, codec.decode(cached))
+        sent = await self._send_with_retry(routing.reply_to, routing.client_id, codec.decode(cached), routing.reply_ttl)
         self._in_background(_settle, inbound.ack if sent else inbound.release)
         return True
 
-    async def _client_for(self, client_id: str, reply_to: str) -> _Client:
+    async def _client_for(self, routing: codec.Routing) -> _Client:
+        client_id, reply_to = routing.client_id, routing.reply_to
+        assert client_id is not None and reply_to is not None
         client = self._clients.get(client_id)
         if client is not None:
             client.reply_to = reply_to
+            client.reply_ttl = routing.reply_ttl
             return client
         to_session, session_reads = anyio.create_memory_object_stream[SessionMessage | Exception](_SESSION_BUFFER)
         session_writes, from_session = anyio.create_memory_object_stream[SessionMessage](0)
-        client = _Client(client_id, reply_to, to_session)
+        client = _Client(client_id, reply_to, to_session, routing.reply_ttl)
         self._clients[client_id] = client
         assert self._tg is not None, "SessionHub used outside running()"
         self._tg.start_soon(self._route_replies, client, from_session)
@@ -306,11 +322,12 @@ class SessionHub:
             )
             return
         if not codec.is_reply(message):
-            await self._send_with_retry(client.reply_to, client.client_id, message)
+            await self._send_with_retry(client.reply_to, client.client_id, message, client.reply_ttl)
             return
         inbounds = client.in_flight.get(codec.request_id_of(message), [])  # type: ignore[arg-type]
         await self._remember(inbounds, message)
-        sent = await self._send_with_retry(client.reply_to, client.client_id, message)
+        reply_ttl = inbounds[0].routing.reply_ttl if inbounds else client.reply_ttl
+        sent = await self._send_with_retry(client.reply_to, client.client_id, message, reply_ttl)
         client.last_active = time.monotonic()
         inbounds = client.in_flight.pop(codec.request_id_of(message), [])  # type: ignore[arg-type]
         for inbound in inbounds:
@@ -330,13 +347,15 @@ class SessionHub:
                 except Exception as exc:  # a cache failure must not stop the response
                     logger.warning("could not store the response for redeliveries: %s", exc)
 
-    async def _send_with_retry(self, reply_to: str, client_id: str, message: types.JSONRPCMessage) -> bool:
+    async def _send_with_retry(
+        self, reply_to: str, client_id: str, message: types.JSONRPCMessage, reply_ttl: float | None
+    ) -> bool:
         """Send, retrying transient channel errors with backoff; True once sent."""
         delay = 0.2
         deadline = time.monotonic() + _SEND_RETRY_SECONDS
         while True:
             try:
-                await self._send(reply_to, client_id, message)
+                await self._send(reply_to, client_id, message, reply_ttl=reply_ttl)
                 return True
             except PayloadTooLargeError as exc:
                 if not codec.is_reply(message):
