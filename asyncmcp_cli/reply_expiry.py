@@ -98,19 +98,26 @@ def is_expired(attributes: dict[str, str], now: float | None = None) -> bool:
     return end is not None and (time.time() if now is None else now) >= end
 
 
-def hide_seconds(receive_count: int, attributes: dict[str, str], now: float | None = None) -> int:
+def hide_seconds(
+    receive_count: int, attributes: dict[str, str], now: float | None = None, *, sent_at_ms: int | None = None
+) -> int:
     """How long to hide another client's message that came back `receive_count` times.
 
-    The first few times briefly (its owner may be reading right now), then
-    twice as long each time, up to `MAX_HIDE_SECONDS`, and never past its
-    expiry, so that it is deleted soon after.
+    A fresh answer briefly (its owner, in another process, may be reading right
+    now); then twice as long each time it comes back, and at least half its age
+    (a live owner takes its answer within moments, so an old one has none), up
+    to `MAX_HIDE_SECONDS`; never past its expiry, so that it is deleted soon
+    after. Hiding orphans long matters: a queue returns the oldest messages
+    first, and a reader that must walk past hundreds of them, each back after a
+    second, may not reach its own answer at all.
     """
-    exponent = max(0, min(receive_count - 3, 10))
-    seconds = min(MAX_HIDE_SECONDS, FIRST_HIDE_SECONDS * 2**exponent)
+    now = time.time() if now is None else now
+    backoff = FIRST_HIDE_SECONDS * 2 ** max(0, min(receive_count - 1, 10))
+    age = max(0.0, now - sent_at_ms / 1000) if sent_at_ms is not None else 0.0
+    seconds = min(MAX_HIDE_SECONDS, max(backoff, math.ceil(age / 2)))
     end = expires_at(attributes)
     if end is not None:
-        remaining = math.ceil(end - (time.time() if now is None else now))
-        seconds = min(seconds, max(0, remaining))
+        seconds = min(seconds, max(0, math.ceil(end - now)))
     return int(seconds)
 
 

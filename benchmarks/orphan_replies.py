@@ -33,6 +33,7 @@ from asyncmcp_cli.server import serve
 from asyncmcp_cli.transports.sqs import SqsTransport
 
 EXPIRES_AT = "asyncmcp-expires-at"  # spelled out: older versions do not have the module that names it
+CALL_TIMEOUT = 60.0
 
 
 def put_orphans(sqs: object, url: str, count: int, expires_at: int | None) -> None:
@@ -67,15 +68,20 @@ async def measure(endpoint: LocalEndpoint, orphans: int, calls: int, ttl: float 
     )
     shutdown, ready = anyio.Event(), anyio.Event()
     samples: list[float] = []
+    unanswered = False
     cleaned_after: float | None = None
     async with anyio.create_task_group() as tg:
         tg.start_soon(lambda: serve(as_lowlevel(demo), transport, shutdown=shutdown, on_ready=ready.set))
         await ready.wait()
         opened = time.perf_counter()
-        async with open_client(transport, timeout=120) as client:
+        async with open_client(transport, timeout=CALL_TIMEOUT) as client:
             for i in range(calls):
                 started = time.perf_counter()
-                await client.call_tool("echo", {"text": str(i)})
+                try:
+                    await client.call_tool("echo", {"text": str(i)})
+                except Exception:  # the SDK's request timeout: the answer never reached this session
+                    unanswered = True
+                    break
                 samples.append(time.perf_counter() - started)
             while time.perf_counter() - opened < settle:  # the session stays open, reading its queue
                 if await anyio.to_thread.run_sync(on_queue, sqs, reply_url) == 0:
@@ -88,13 +94,16 @@ async def measure(endpoint: LocalEndpoint, orphans: int, calls: int, ttl: float 
         sqs.delete_queue(QueueUrl=url)
     ms = sorted(s * 1000 for s in samples)
     kind = f"stamped, {ttl:g} s to live" if ttl is not None else "unstamped"
+    if unanswered:
+        latency = f"call {len(ms) + 1} NOT ANSWERED within {CALL_TIMEOUT:g} s"
+    else:
+        latency = f"tools/call p50 {statistics.median(ms):7.1f} ms  max {ms[-1]:8.1f} ms"
+    if not orphans:
+        return f"{'no orphans':36} {latency}"
     cleaned = (
         f"gone {cleaned_after:5.1f} s after the session opened" if cleaned_after else f"{left} left after {settle:g} s"
     )
-    return (
-        f"{orphans} orphans ({kind:20}) tools/call p50 {statistics.median(ms):7.1f} ms  "
-        f"max {ms[-1]:7.1f} ms   orphans {cleaned}"
-    )
+    return f"{orphans} orphans ({kind:20})   {latency}   orphans {cleaned}"
 
 
 def main() -> None:

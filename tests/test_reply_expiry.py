@@ -48,8 +48,11 @@ def test_only_a_well_formed_stamp_in_the_past_is_expired() -> None:
 def test_a_foreign_message_is_hidden_longer_each_time_but_never_past_its_expiry() -> None:
     now = 1_000_000.0
     unstamped = [rx.hide_seconds(count, {}, now) for count in range(1, 12)]
-    assert unstamped[:3] == [1, 1, 1]  # its owner may be reading right now
+    assert unstamped[:4] == [1, 2, 4, 8]  # a fresh answer briefly: its owner may be reading right now
     assert unstamped == sorted(unstamped) and unstamped[-1] == rx.MAX_HIDE_SECONDS
+    minute_old = int((now - 60) * 1000)
+    assert rx.hide_seconds(1, {}, now, sent_at_ms=minute_old) == 30  # an old answer has no live owner
+    assert rx.hide_seconds(1, {}, now, sent_at_ms=int((now - 3600) * 1000)) == rx.MAX_HIDE_SECONDS
     assert rx.hide_seconds(11, {rx.EXPIRES_AT: rx.stamp(7, now)}, now) == 7
     assert rx.hide_seconds(11, {rx.EXPIRES_AT: rx.stamp(-3, now)}, now) == 0
 

@@ -197,7 +197,7 @@ async def _leave_or_drop(queues: SqsQueues, url: str, received: Received, attrs:
             logger.debug("deleting an expired message for client %s", attrs.get(codec.CLIENT_ID))
             await queues.delete(url, received.receipt_handle, lazy=True)
         else:
-            hide = reply_expiry.hide_seconds(received.receive_count, attrs)
+            hide = reply_expiry.hide_seconds(received.receive_count, attrs, sent_at_ms=received.sent_at_ms)
             await queues.change_visibility(url, received.receipt_handle, hide)
     except AsyncMCPError as exc:
         logger.debug("could not leave or drop another client's message (%s)", exc)
