@@ -50,6 +50,9 @@ MAX_TEXT = 256
 
 MAX_URL = 2048
 
+MAX_KEEP_SECONDS = 14 * 24 * 3600
+"""Longest keep time a receipt may name: SQS keeps no message longer (14 days)."""
+
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 _QUEUE_PATH = re.compile(r"/[A-Za-z0-9_-]{1,64}/[A-Za-z0-9_-]{1,80}(\.fifo)?")
 """``/ACCOUNT/QUEUE-NAME``: the path of an SQS queue URL (AWS, moto, LocalStack, ElasticMQ)."""
@@ -79,6 +82,8 @@ class Receipt:
     region: str | None = None
     sent_at: str | None = None
     """ISO 8601 UTC time the request was sent."""
+    keep_for: int | None = None
+    """Seconds the answer was asked to wait on the reply queue once sent (the server may grant less)."""
 
     def to_dict(self) -> dict[str, Any]:
         data = {"v": VERSION} | asdict(self)
@@ -143,6 +148,7 @@ class Receipt:
             endpoint=endpoint,
             region=region,
             sent_at=_optional(data, "sent_at", _text),
+            keep_for=_optional(data, "keep_for", _seconds),
         )
 
     def bound_to(self, configured: AwsSettings, *, trust: bool = False) -> Receipt:
@@ -250,6 +256,13 @@ def _queue_url(data: dict[str, Any], key: str) -> str:
     value, parts = _url(data, key)
     if not _QUEUE_PATH.fullmatch(parts.path) or parts.query:
         raise BadReceiptError(f"receipt {key} {_shown(value)} is not an SQS queue URL (…/ACCOUNT/QUEUE-NAME)")
+    return value
+
+
+def _seconds(data: dict[str, Any], key: str) -> int:
+    value = data[key]
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_KEEP_SECONDS:
+        raise BadReceiptError(f"receipt {key} {_shown(value)} is not a whole number of seconds")
     return value
 
 

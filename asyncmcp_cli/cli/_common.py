@@ -38,6 +38,8 @@ class ExitCode(IntEnum):
     PROTOCOL = 6
     PENDING = 7
     """`connect collect`: the answer is not on the reply queue yet."""
+    EXPIRED = 8
+    """`connect collect`: not there, and its keep time has run out: it expired (or was never answered)."""
     INTERRUPTED = 130
     """Ctrl-C (the running request was cancelled)."""
 

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli._common import JsonFlag, LogLevel, console, err_console, print_json, run, setup_logging
+from asyncmcp_cli.reply_expiry import ORPHAN_RECEIVE_COUNT
 
 _KIND_STYLES = {"request": "cyan", "notification": "blue", "response": "green", "error": "red", "invalid": "bold red"}
 _COLUMNS = (  # (header, width, min width): on a narrow terminal the names shrink first
@@ -236,7 +237,13 @@ class _View:
         if not self.streaming and summary.shown:
             console.print(self.table)
         consumed = f", {summary.consumed} consumed" if summary.consumed else ""
-        err_console.print(f"{summary.shown} message(s) shown{consumed}", highlight=False)
+        orphaned = (
+            f", {summary.orphaned} orphaned (expired, or received {ORPHAN_RECEIVE_COUNT}+ times: no client is "
+            "taking them)"
+            if summary.orphaned
+            else ""
+        )
+        err_console.print(f"{summary.shown} message(s) shown{consumed}{orphaned}", highlight=False)
 
 
 def _table(*, header: bool) -> Table:
@@ -270,7 +277,10 @@ def _cells(observed: Any) -> list[Text]:
         note = Text(f"+{observed.latency_ms} ms")
     else:
         note = Text("via SNS" if observed.topic_arn else "", style="dim")
-    receives = Text(str(observed.receive_count), style="yellow" if observed.receive_count > 1 else "")
+    receives = Text(
+        str(observed.receive_count),
+        style="red" if observed.orphaned else "yellow" if observed.receive_count > 1 else "",
+    )
     return [
         Text(sent, style="dim"),
         safe_text.text(observed.queue),

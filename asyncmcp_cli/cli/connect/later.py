@@ -35,7 +35,13 @@ if TYPE_CHECKING:
 
 
 def fire_tool_call(
-    client: ClientOptions, name: str, pairs: list[str], *, args_json: str | None, json_output: bool
+    client: ClientOptions,
+    name: str,
+    pairs: list[str],
+    *,
+    args_json: str | None,
+    json_output: bool,
+    keep_for: float,
 ) -> None:
     """Send a tools/call without waiting; print the receipt (alone on stdout) and how to collect it."""
     from asyncmcp_cli.arguments import build_arguments
@@ -54,7 +60,11 @@ def fire_tool_call(
         if target.transport is None:
             raise ConfigurationError(f"--no-wait needs a queue transport (sqs, sns+sqs), not {target.label()}")
         return await fire(
-            target.transport, lambda mcp: mcp.call_tool(name, arguments), client_id=client.client_id, name=name
+            target.transport,
+            lambda mcp: mcp.call_tool(name, arguments),
+            client_id=client.client_id,
+            name=name,
+            keep_for=keep_for,
         )
 
     receipt = run(main)
@@ -65,7 +75,8 @@ def fire_tool_call(
         f"[green]sent[/] tools/call {safe_text.markup(name)} · not waiting for the answer\n"
         f"  client id    {safe_text.markup(receipt.client_id)}\n"
         f"  request id   {safe_text.markup(receipt.request_id)}\n"
-        f"  reply queue  {safe_text.markup(receipt.reply_queue)}",
+        f"  reply queue  {safe_text.markup(receipt.reply_queue)}\n"
+        f"  kept for     {receipt.keep_for} s once answered",
         highlight=False,
     )
     console.print(receipt.encode(), soft_wrap=True, highlight=False)
@@ -116,7 +127,9 @@ def collect_reply(
     """Print the answer to a request sent with `call --no-wait`, if it has arrived.
 
     Reads the reply queue for the receipt's client id and request id and leaves
-    every other message there. Exits 7 when the answer is not there yet.
+    every other message there (deleting those past their expiry). Exits 7 when
+    the answer is not there yet, 8 when it is not there and its keep time has
+    run out since the request was sent (it expired, or was never answered).
 
     The receipt's endpoint and region are used only when they are the
     configured ones (or with --trust-receipt-endpoint); a receipt that names
@@ -140,6 +153,15 @@ def collect_reply(
     receipt, collected = run(main)
     if json_output:
         print_json(_as_json(receipt, collected))
+    elif collected.expired:
+        err_console.print(
+            f"expired: {escape(_what(receipt))} is not on the reply queue, and answers to it were kept "
+            f"{receipt.keep_for} s once sent"
+            + (f" (sent {safe_text.markup(receipt.sent_at)})" if receipt.sent_at else "")
+            + "; if it was answered, the answer has expired",
+            highlight=False,
+            soft_wrap=True,
+        )
     elif not collected.replies:
         err_console.print(
             f"not answered yet: {escape(_what(receipt))}"
@@ -230,7 +252,7 @@ def _as_call_result(reply: Reply) -> types.CallToolResult | None:
 
 def _exit_code(collected: Collected) -> ExitCode:
     if not collected.replies:
-        return ExitCode.PENDING
+        return ExitCode.EXPIRED if collected.expired else ExitCode.PENDING
     if any(reply.error is not None for reply in collected.replies):
         return ExitCode.PROTOCOL
     if any((call := _as_call_result(reply)) is not None and call.is_error for reply in collected.replies):
@@ -250,7 +272,7 @@ def _as_json(receipt: Receipt, collected: Collected) -> dict[str, Any]:
             entry["result"] = reply.result
         replies.append(entry)
     return {
-        "status": "answered" if collected.replies else "pending",
+        "status": "answered" if collected.replies else "expired" if collected.expired else "pending",
         "client_id": receipt.client_id,
         "request_id": receipt.request_id,
         "replies": replies,
