@@ -199,6 +199,7 @@ class ClientLinks:
             ) as link:
                 client_link.link = link
                 client_link.settled.set()
+                logger.info("opened an upstream session for one client (%d open)", len(self._links))
                 if client_link.closed:
                     link.end()
                 await link.wait_ended()
