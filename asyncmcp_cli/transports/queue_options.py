@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import mcp_types as types
 
 from asyncmcp_cli import aws, codec
+from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.payloads import DEFAULT_THRESHOLD, ClaimCheck
 from asyncmcp_cli.results import DEFAULT_TTL_SECONDS
 from asyncmcp_cli.transports.queue_listener import PollSettings
@@ -34,6 +35,10 @@ class QueueTransportOptions:
     max_receive_count: int = 5
     payload_bucket: str | None = None
     payload_threshold: int = DEFAULT_THRESHOLD
+
+    def __post_init__(self) -> None:
+        if self.payload_bucket is not None and not self.payload_bucket.strip():
+            raise ConfigurationError("payload_bucket is empty: name an S3 bucket, or leave the option out")
 
     @property
     def aws(self) -> aws.AwsSettings:

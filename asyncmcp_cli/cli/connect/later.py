@@ -17,11 +17,13 @@ from asyncmcp_cli.cli._common import (
     fail,
     print_json,
     run,
+    seconds,
+    seconds_or_zero,
     setup_logging,
     with_transport_options,
 )
 from asyncmcp_cli.cli.connect.app import connect_app
-from asyncmcp_cli.cli.connect.options import ClientOptions
+from asyncmcp_cli.cli.connect.options import DEFAULT_CONNECT_TIMEOUT, ClientOptions
 
 if TYPE_CHECKING:
     import mcp_types as types
@@ -49,6 +51,7 @@ def fire_tool_call(
         target = client.target()
         if target.transport is None:
             raise ConfigurationError(f"--no-wait needs a queue transport (sqs, sns+sqs), not {target.label()}")
+        await client.check_first_contact(target)
         return await fire(
             target.transport, lambda mcp: mcp.call_tool(name, arguments), client_id=client.client_id, name=name
         )
@@ -91,8 +94,20 @@ def collect_reply(
         str | None, typer.Option("--request-id", help="With --client-id: only the answer to this request id.")
     ] = None,
     wait: Annotated[
-        float, typer.Option("--wait", metavar="SECONDS", help="Wait up to SECONDS for the answer to arrive.")
+        float,
+        typer.Option(
+            "--wait", metavar="SECONDS", callback=seconds_or_zero, help="Wait up to SECONDS for the answer to arrive."
+        ),
     ] = 0.0,
+    connect_timeout: Annotated[
+        float,
+        typer.Option(
+            "--connect-timeout",
+            envvar="ASYNCMCP_CONNECT_TIMEOUT",
+            callback=seconds,
+            help="Seconds to wait for the AWS endpoint to answer at all before exiting 4.",
+        ),
+    ] = DEFAULT_CONNECT_TIMEOUT,
     keep: Annotated[
         bool, typer.Option("--keep", help="Leave the answer on the queue (collect it again later).")
     ] = False,
@@ -103,8 +118,12 @@ def collect_reply(
     """Print the answer to a request sent with `call --no-wait`, if it has arrived.
 
     Reads the reply queue for the receipt's client id and request id and leaves
-    every other message there. Exits 7 when the answer is not there yet.
+    every other message there. Exits 7 when the answer is not there yet, and 8
+    when this machine already collected it (an answer is delivered once; --keep
+    leaves it on the queue).
     """
+    from asyncmcp_cli import collected as collected_here
+    from asyncmcp_cli.aws import AwsSettings, check_reachable
     from asyncmcp_cli.cli.connect.activity import Activity
     from asyncmcp_cli.deferred import collect
 
@@ -117,12 +136,25 @@ def collect_reply(
 
     async def main() -> tuple[Receipt, Collected]:
         receipt = _receipt_from(receipt_text, client_id, request_id, options)
-        with activity.running(f"waiting for the answer to {_what(receipt)}" if wait else "looking for the answer"):
-            return receipt, await collect(receipt, wait=wait, keep=keep)
+        settings = AwsSettings(endpoint_url=receipt.endpoint, region=receipt.region)
+        await check_reachable(settings, within=connect_timeout)
+        patience = 0.0 if collected_here.collected_at(receipt) else wait  # no waiting for what was taken already
+        with activity.running(f"waiting for the answer to {_what(receipt)}" if patience else "looking for the answer"):
+            return receipt, await collect(receipt, wait=patience, keep=keep)
 
     receipt, collected = run(main)
+    if collected.replies and not keep:
+        collected_here.remember(receipt, [reply.request_id for reply in collected.replies])
+    earlier = None if collected.replies else collected_here.collected_at(receipt)
     if json_output:
-        print_json(_as_json(receipt, collected))
+        print_json(_as_json(receipt, collected) | ({"status": "collected", "collected_at": earlier} if earlier else {}))
+    elif earlier:
+        err_console.print(
+            f"already collected: {_what(receipt)} was collected here at {earlier}; an answer is delivered once "
+            "(collect with --keep to leave it on the queue)",
+            highlight=False,
+            soft_wrap=True,
+        )
     elif not collected.replies:
         err_console.print(
             f"not answered yet: {_what(receipt)}"
@@ -134,7 +166,7 @@ def collect_reply(
     else:
         for reply in collected.replies:
             _print_reply(reply, many=len(collected.replies) > 1)
-    raise typer.Exit(int(_exit_code(collected)))
+    raise typer.Exit(int(ExitCode.COLLECTED if earlier else _exit_code(collected)))
 
 
 def _receipt_from(
