@@ -13,6 +13,8 @@ from asyncmcp_cli.cli._common import (
     TransportOptions,
     err_console,
     run,
+    seconds,
+    seconds_or_zero,
     setup_logging,
     with_transport_options,
 )
@@ -58,7 +60,8 @@ def serve(
         int | None, typer.Option(help="Requests running at once before the server stops receiving. [default: 64]")
     ] = None,
     grace_period: Annotated[
-        float, typer.Option(help="On SIGINT/SIGTERM, seconds to let running requests finish.")
+        float,
+        typer.Option(callback=seconds_or_zero, help="On SIGINT/SIGTERM, seconds to let running requests finish."),
     ] = 30.0,
     host: Annotated[
         str | None,
@@ -118,6 +121,7 @@ def serve(
         float | None,
         typer.Option(
             "--upstream-timeout",
+            callback=seconds,
             help="Seconds to wait for the upstream server's answer before the client gets a JSON-RPC error. "
             "[default: no limit]",
             rich_help_panel="Upstream",
