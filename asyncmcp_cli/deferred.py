@@ -45,6 +45,7 @@ from asyncmcp_cli.errors import ConfigurationError, TransportError
 from asyncmcp_cli.receipts import Receipt
 from asyncmcp_cli.sns_topics import SnsTopics
 from asyncmcp_cli.sqs_queues import Received, SqsQueues
+from asyncmcp_cli.tap import now_ms, tapping
 from asyncmcp_cli.targets import CLIENT_INFO
 from asyncmcp_cli.transports.base import Transport
 from asyncmcp_cli.transports.queue_client import new_client_id
@@ -129,11 +130,12 @@ async def fire(
         }
 
     queues = SqsQueues(channel.aws)
-    async with queues.running():
+    async with queues.running(), tapping(channel.aws, channel.tap) as tap:
         if channel.request_topic is None:
             request_address = await queues.url_for(channel.request_queue)
             reply_url = await queues.url_for(channel.reply_queue, create=channel.create_reply_queue)
-            await queues.send(request_address, body, routed(reply_url))
+            attributes, sent_at = routed(reply_url), now_ms()
+            await queues.send(request_address, body, attributes)
         else:
             topics = SnsTopics(channel.aws)
             async with topics.running():
@@ -142,7 +144,9 @@ async def fire(
                 reply_url = await queues.url_for(channel.reply_queue)
                 if channel.check_route:
                     await check_reply_route(topics, reply_topic, reply_url, client_id)
-                await topics.publish(request_address, body, routed(reply_topic), group_id=client_id)
+                attributes, sent_at = routed(reply_topic), now_ms()
+                await topics.publish(request_address, body, attributes, group_id=client_id)
+        tap.copy(request_address, body, attributes, sent_at_ms=sent_at)
     return Receipt(
         transport=transport.scheme,
         reply_queue=reply_url,
@@ -336,6 +340,7 @@ class _Channel:
     reply_topic: str = ""
     client_id: str | None = None
     check_route: bool = True
+    tap: str | None = None
 
 
 def _channel(transport: Transport) -> _Channel:
@@ -344,7 +349,7 @@ def _channel(transport: Transport) -> _Channel:
 
     if isinstance(transport, SqsTransport):
         o = transport.options
-        return _Channel(o.aws, o.reply_queue, o.request_queue, create_reply_queue=o.create_reply_queue)
+        return _Channel(o.aws, o.reply_queue, o.request_queue, create_reply_queue=o.create_reply_queue, tap=o.tap)
     if isinstance(transport, SnsSqsTransport):
         s = transport.options
         return _Channel(
@@ -354,6 +359,7 @@ def _channel(transport: Transport) -> _Channel:
             reply_topic=s.reply_topic,
             client_id=s.client_id,
             check_route=s.check_route,
+            tap=s.tap,
         )
     raise ConfigurationError(
         f"fire-and-collect needs a queue transport ({', '.join(COLLECTABLE)}), not {transport.scheme!r}: "

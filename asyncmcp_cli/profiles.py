@@ -60,6 +60,11 @@ class Profile:
         connection = {"endpoint_url": self.endpoint_url, "region": self.region}
         return {k: v for k, v in connection.items() if v} | dict(section)
 
+    @property
+    def tap(self) -> str | None:
+        """The tap topic ARN its peers copy their traffic to (``provision --tap``), if it has one."""
+        return next((section["tap"] for section in self.transports.values() if section.get("tap")), None)
+
     def exports(self) -> dict[str, str]:
         """Environment that selects this profile (plus the endpoint, for other AWS tools)."""
         env = {PROFILE_ENV: self.name}

@@ -94,6 +94,14 @@ def provision(
         int, typer.Option(help="SNS+SQS server queues subscribed to the request topic (fan-out).", min=1, max=10)
     ] = 1,
     clients: Annotated[int, typer.Option(help="SNS+SQS client reply queues.", min=1, max=10)] = 1,
+    tap: Annotated[
+        bool,
+        typer.Option(
+            "--tap",
+            help="Also a tap topic (PREFIX-tap): the profile's servers and clients publish a copy of every "
+            "message they send to it, so `tail --follow` watches without touching the live queues.",
+        ),
+    ] = False,
     profile: Annotated[
         str | None,
         typer.Option(
@@ -163,6 +171,7 @@ def provision(
         sns_replies=sns_replies.value,  # type: ignore[arg-type]
         servers=servers,
         clients=clients,
+        tap=tap,
     )
     steps: list[Any] = []
     out = err_console if env else console
@@ -259,8 +268,12 @@ def _render_result(result: Any, teardown: bool, out: Any) -> None:
     out.print("next, in separate terminals:", highlight=False)
     out.print(f"  asyncmcp serve --transport {first}", highlight=False, markup=False)
     out.print(f"  asyncmcp connect tools --transport {first}", highlight=False, markup=False)
-    pair = "" if first == "sqs" else " sns-requests"
-    out.print(f"  asyncmcp tail{pair} --pair --follow", highlight=False, markup=False)
+    if any("tap" in section for section in transports.values()):
+        out.print("  asyncmcp tail --pair --follow", highlight=False, markup=False)
+    else:
+        pair = "" if first == "sqs" else " sns-requests"
+        hint = "(to follow live traffic: provision with --tap)"
+        out.print(f"  asyncmcp tail{pair} --pair   {hint}", highlight=False, markup=False)
 
 
 def _report(

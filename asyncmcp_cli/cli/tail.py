@@ -71,7 +71,32 @@ def tail(
     pair: Annotated[
         bool, typer.Option("--pair", help="Also watch the matching replies queue; pair responses with requests.")
     ] = False,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep watching (long polls) until Ctrl-C.")] = False,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            "-f",
+            help="Keep watching until Ctrl-C, through the profile's tap (see `provision --tap`): copies of "
+            "every message, the live queues untouched. QUEUE names then narrow the rows to what was sent there.",
+        ),
+    ] = False,
+    tap: Annotated[
+        str | None,
+        typer.Option(
+            "--tap",
+            envvar="ASYNCMCP_TAP",
+            help="With --follow: the tap topic (name or ARN) to read. [default: the profile's]",
+            show_default=False,
+        ),
+    ] = None,
+    steal: Annotated[
+        bool,
+        typer.Option(
+            "--steal",
+            help="With --follow: receive from the live queues themselves, as a snapshot does. This delays "
+            "the messages for their consumers and raises their receive counts (enough peeks dead-letter them).",
+        ),
+    ] = False,
     count: Annotated[int | None, typer.Option("--count", "-n", min=1, help="Stop after N messages.")] = None,
     timeout: Annotated[
         float | None, typer.Option("--timeout", callback=seconds_or_zero, help="Stop after this many seconds.")
@@ -133,12 +158,21 @@ def tail(
 ) -> None:
     """Watch the MCP messages on queues: time, kind, method, id, client, size, receive count.
 
-    SQS has no true peek. By default each message is received, shown and given
-    back at once, which raises its receive count: on a queue with a redrive
-    policy, a message peeked max-receive-count times without being consumed
-    moves to the dead-letter queue. --consume deletes what it shows instead.
+    SQS has no true peek. Without --follow, tail takes a snapshot: it receives
+    what is on the queues now, holds it hidden while it looks (its consumers
+    wait meanwhile), shows it and gives it back, which raises each message's
+    receive count: on a queue with a redrive policy, a message peeked
+    max-receive-count times without being consumed moves to the dead-letter
+    queue. --consume deletes what it shows instead.
+
+    --follow reads a tap instead (`asyncmcp provision TARGET --tap`): copies
+    that servers and clients publish, through a temporary queue of its own
+    that is removed on exit, so live traffic is never delayed, and requests
+    and responses all appear, paired and in send order. Without a tap it
+    refuses, unless --steal (or --consume) says to take from the live queues.
     """
     from asyncmcp_cli import aws, inspect, profiles
+    from asyncmcp_cli.errors import ConfigurationError
 
     setup_logging(log_level)
     progress = inspect.RedriveProgress()
@@ -151,6 +185,12 @@ def tail(
         )
         await aws.check_reachable(settings, within=connect_timeout)
         roles = chosen.roles if chosen else {}
+        tap_topic = tap or (chosen.tap if chosen else None)
+        if follow and not (steal or consume or redrive or tap_topic):
+            raise ConfigurationError(
+                "tail --follow would take messages from the live queues (delaying them, raising their receive "
+                "counts); run `asyncmcp provision TARGET --tap` to follow a tap, or pass --steal to peek anyway"
+            )
         if redrive:
             targets = inspect.queues_for(queues or ["dlq"], roles)
             await _redrive(settings, targets, to, count, json_output, progress)
@@ -166,7 +206,14 @@ def tail(
             ids=tuple(message_id or ()),
         )
         view = _View(raw=raw, as_json=json_output, streaming=follow)
-        summary = await inspect.tail(settings, targets, options, view.show, on_start=view.start(consume))
+        if follow and tap_topic and not (steal or consume):
+            destinations = inspect.queues_for(queues, roles) if queues else None
+            announce = view.start(consume, tap=tap_topic)
+            summary = await inspect.follow_tap(
+                settings, tap_topic, options, view.show, destinations=destinations, on_start=announce
+            )
+        else:
+            summary = await inspect.tail(settings, targets, options, view.show, on_start=view.start(consume))
         view.finish(summary)
 
     try:
@@ -226,9 +273,17 @@ class _View:
         self.raw, self.as_json, self.streaming = raw, as_json, streaming
         self.table = _table(header=True)
 
-    def start(self, consume: bool) -> Any:
+    def start(self, consume: bool, *, tap: str | None = None) -> Any:
         def announce(infos: list[Any]) -> None:
             if self.raw or self.as_json:
+                return
+            if tap is not None:
+                err_console.print(
+                    f"following tap {safe_text.markup(tap.rsplit(':', 1)[-1])} through {infos[0].name} (removed on "
+                    "exit); the live queues are not touched",
+                    highlight=False,
+                )
+                console.print(_table(header=True))
                 return
             names = ", ".join(
                 info.name + (f" (dead-letters after {info.max_receive_count})" if info.max_receive_count else "")
@@ -308,7 +363,7 @@ def _cells(observed: Any) -> list[Text]:
     else:
         note = Text("via SNS" if observed.topic_arn else "", style="dim")
     receives = Text(
-        str(observed.receive_count),
+        "" if observed.tapped else str(observed.receive_count),
         style="red" if observed.orphaned else "yellow" if observed.receive_count > 1 else "",
     )
     return [

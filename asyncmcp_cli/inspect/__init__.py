@@ -3,6 +3,7 @@
 from asyncmcp_cli.inspect import TailOptions, tail
 
 summary = await tail(settings, ["asyncmcp-requests", "asyncmcp-replies"], TailOptions(count=10), print)
+summary = await follow_tap(settings, "asyncmcp-tap", TailOptions(follow=True, count=10), print)  # touches no live queue
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from asyncmcp_cli.inspect.decode import Observed, decode
 from asyncmcp_cli.inspect.pairing import Pairer
 from asyncmcp_cli.inspect.redrive import RedriveProgress, RedriveResult, redrive
 from asyncmcp_cli.inspect.tail import QueueInfo, TailOptions, TailSummary, tail
+from asyncmcp_cli.inspect.tap_follow import follow_tap
 
 __all__ = [
     "PAIRED_ROLES",
@@ -24,6 +26,7 @@ __all__ = [
     "TailOptions",
     "TailSummary",
     "decode",
+    "follow_tap",
     "queues_for",
     "redrive",
     "tail",

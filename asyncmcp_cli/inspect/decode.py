@@ -7,12 +7,14 @@ with it. SNS envelopes are unwrapped (`asyncmcp_cli.sns_envelope`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from asyncmcp_cli import codec, reply_expiry, sns_envelope
+from asyncmcp_cli import codec, reply_expiry, sns_envelope, tap
+from asyncmcp_cli.sns_topics import is_topic_arn, topic_name_of
 from asyncmcp_cli.sqs_queues import Received, queue_name_of
 
 KINDS = ("request", "notification", "response", "error", "invalid")
@@ -51,6 +53,8 @@ class Observed:
     """When nobody will collect it any more (epoch seconds; `reply_expiry`), if stamped."""
     orphaned: bool = False
     """Expired, or received so often that no live client is taking it."""
+    tapped: bool = False
+    """A tap's copy (`asyncmcp_cli.tap`): `queue` is where the original went; its receive count is unknown."""
 
     @property
     def sent_at(self) -> datetime | None:
@@ -77,11 +81,12 @@ class Observed:
             "client_id": self.client_id,
             "reply_to": self.reply_to,
             "size": self.size,
-            "receive_count": self.receive_count,
+            "receive_count": None if self.tapped else self.receive_count,
             "latency_ms": self.latency_ms,
             "expires_at": self.expires_at,
             "orphaned": self.orphaned,
             "topic_arn": self.topic_arn,
+            "tapped": self.tapped,
             "problem": self.problem,
             "attributes": self.attributes,
             "body": body,
@@ -112,6 +117,30 @@ def decode(received: Received) -> Observed:
         problem=problem,
         expires_at=reply_expiry.expires_at(attributes),
         orphaned=reply_expiry.is_orphaned(attributes, received.receive_count),
+    )
+
+
+def decode_tapped(received: Received) -> Observed:
+    """A copy read from a tap queue, shown as the original: where it went and when it was sent.
+
+    Both come from attributes the sending peer set; like the rest of the
+    message they are untrusted, and only shown (escaped) and sorted on.
+    """
+    observed = decode(received)
+    attributes = dict(observed.attributes)
+    to = attributes.pop(tap.TO, "")
+    sent = attributes.pop(tap.SENT_AT, "")
+    sent_at_ms = int(sent) if sent.isdigit() and len(sent) <= 15 else received.sent_at_ms
+    return dataclasses.replace(
+        observed,
+        queue=(topic_name_of(to) if is_topic_arn(to) else queue_name_of(to)) or "?",
+        queue_url=to,
+        sent_at_ms=sent_at_ms,
+        attributes=attributes,
+        topic_arn=to if is_topic_arn(to) else None,
+        receive_count=0,
+        orphaned=False,
+        tapped=True,
     )
 
 

@@ -15,6 +15,9 @@ Names, for prefix ``P`` (``.fifo`` appended to queues and topics with ``--fifo``
                        ``P-sns-replies[-N]`` filter on their client id
                        ``P-client-N`` (or, with ``sns_replies="topic"``, one reply
                        topic ``P-replies[-N]`` per client, unfiltered)
+tap (``--tap``)        topic ``P-tap`` (standard, also with ``--fifo``): servers and
+                       clients publish a copy of what they send there, and
+                       ``tail --follow`` reads the copies through a temporary queue
 bucket                 ``P-payloads-ACCOUNT`` (optional, for large payloads and the
                        ``s3://`` result cache)
 =====================  ============================================================
@@ -52,6 +55,8 @@ class Spec:
     sns_replies: SnsReplies = "shared"
     servers: int = 1
     clients: int = 1
+    tap: bool = False
+    """Make a tap topic (`asyncmcp_cli.tap`) and have the profile's peers copy what they send to it."""
 
     def validate(self) -> Spec:
         if not _PREFIX.match(self.prefix):
@@ -216,6 +221,8 @@ def build_plan(spec: Spec) -> Plan:
             resources.append(Subscription(topic, queue, spec.raw_delivery, client_id=client_id))
             clients.append(ClientRoute(client_id, topic, queue))
 
+    if spec.tap:  # a standard topic: tail orders the copies by their send time, and needs no FIFO queue
+        resources.append(Topic(f"{spec.prefix}-tap", role="tap-topic"))
     if spec.bucket:
         resources.append(Bucket(f"{spec.prefix}-payloads"))
     return Plan(spec, tuple(resources), tuple(servers), tuple(clients))

@@ -36,6 +36,9 @@ def profile_for(name: str, plan: Plan, outcome: Outcome) -> Profile:
         if client.client_id:
             section["client_id"] = client.client_id
         transports["sns+sqs"] = section
+    if spec.tap:  # every peer of the profile copies what it sends to the tap topic, for `tail --follow`
+        for section in transports.values():
+            section["tap"] = arns[_topic(plan, "tap-topic")]
     if outcome.bucket:  # large payloads go through it (both transports read `payload_bucket`)
         for section in transports.values():
             section["payload_bucket"] = outcome.bucket

@@ -39,6 +39,8 @@ class QueueTransportOptions:
     """Client: how long its answers should wait for it on the reply queue after they are sent."""
     max_reply_ttl: float = reply_expiry.DEFAULT_MAX_REPLY_TTL
     """Server: the most it grants a client's `reply_ttl` (and what it grants when none is declared)."""
+    tap: str | None = None
+    """An SNS topic that gets a best-effort copy of every message sent, for `tail` (`asyncmcp_cli.tap`)."""
 
     def __post_init__(self) -> None:
         if self.payload_bucket is not None and not self.payload_bucket.strip():

@@ -34,8 +34,8 @@ Options (URL query keys, `SnsOptions` fields, ``-o KEY=VALUE``):
   reply topic, or its filter policy would not pass this client's id;
 - ``visibility_timeout`` (30), ``max_in_flight`` (64), ``wait_seconds`` (20), ``result_cache``,
   ``result_ttl``, ``dead_letter_queue``, ``max_receive_count`` (5), ``payload_bucket``,
-  ``payload_threshold``, ``reply_ttl`` (120), ``max_reply_ttl`` (86400): as for ``sqs`` (the server
-  side is the same queue listener);
+  ``payload_threshold``, ``reply_ttl`` (120), ``max_reply_ttl`` (86400), ``tap``: as for ``sqs`` (the
+  server side is the same queue listener);
 - ``endpoint_url`` / ``region``: AWS endpoint (also ``AWS_ENDPOINT_URL`` / ``AWS_REGION``).
 """
 
@@ -55,6 +55,7 @@ from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.options import options_from, query_options
 from asyncmcp_cli.sns_topics import SnsTopics, filter_values, is_topic_arn, topic_name_of
 from asyncmcp_cli.sqs_queues import SqsQueues, queue_name_of
+from asyncmcp_cli.tap import now_ms, tapping
 from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
 from asyncmcp_cli.transports.queue_listener import QueueListener, listening
 from asyncmcp_cli.transports.queue_options import QueueTransportOptions, reply_attributes
@@ -107,7 +108,7 @@ class SnsSqsTransport:
     async def listen(self) -> AsyncIterator[QueueListener]:
         o = self.options
         queues, topics, claims = SqsQueues(o.aws), SnsTopics(o.aws), o.claims
-        async with queues.running(), topics.running():
+        async with queues.running(), topics.running(), tapping(o.aws, o.tap) as tap:
             request_url = await queues.url_for(o.request_queue)
             allow = AllowList.of(o.allow_reply, home=_as_topic_arn(await _queue_arn(o.aws, request_url)))
 
@@ -121,7 +122,9 @@ class SnsSqsTransport:
                 body, attributes = await claims.shrink(
                     codec.encode(message), reply_attributes(client_id, message, ttl=ttl)
                 )
+                sent_at = now_ms()
                 await topics.publish(reply_to, body, attributes, group_id=client_id)
+                tap.copy(reply_to, body, attributes, sent_at_ms=sent_at)
 
             async with listening(
                 queues,
@@ -140,7 +143,7 @@ class SnsSqsTransport:
         o = self.options
         client_id = client_id or o.client_id or new_client_id()
         queues, topics = SqsQueues(o.aws), SnsTopics(o.aws)
-        async with queues.running(), topics.running():
+        async with queues.running(), topics.running(), tapping(o.aws, o.tap) as tap:
             request_arn = await topics.arn_for(o.request_topic, check=True)
             reply_arn = await topics.arn_for(o.reply_topic)
             reply_url = await queues.url_for(o.reply_queue)
@@ -150,7 +153,10 @@ class SnsSqsTransport:
             claims = o.claims
 
             async def send(body: str, attributes: dict[str, str]) -> None:
-                await topics.publish(request_arn, *await claims.shrink(body, attributes), group_id=client_id)
+                body, attributes = await claims.shrink(body, attributes)
+                sent_at = now_ms()
+                await topics.publish(request_arn, body, attributes, group_id=client_id)
+                tap.copy(request_arn, body, attributes, sent_at_ms=sent_at)
 
             async with queue_client_streams(
                 queues,

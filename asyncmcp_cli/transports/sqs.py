@@ -26,6 +26,8 @@ query keys, `SqsOptions` fields, CLI flags):
 - ``reply_ttl`` (s, default 120): how long this client's answers wait for it on the reply queue
   once sent; after that any reader of the queue deletes them (`asyncmcp_cli.reply_expiry`);
 - ``max_reply_ttl`` (s, default 86400): the server's ceiling on a client's ``reply_ttl``;
+- ``tap``: an SNS topic (name or ARN) that gets a copy of every message sent, for
+  ``asyncmcp tail --follow`` (best-effort, see `asyncmcp_cli.tap`); ``provision --tap`` makes one;
 - ``endpoint_url`` / ``region``: AWS endpoint (also ``AWS_ENDPOINT_URL`` / ``AWS_REGION``).
 
 FIFO queues (names ending in ``.fifo``) work too: each client's messages form one
@@ -46,6 +48,7 @@ from asyncmcp_cli import codec, reply_expiry
 from asyncmcp_cli.allowlist import AllowList
 from asyncmcp_cli.options import options_from, query_options
 from asyncmcp_cli.sqs_queues import SqsQueues
+from asyncmcp_cli.tap import now_ms, tapping
 from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
 from asyncmcp_cli.transports.queue_listener import QueueListener, listening
 from asyncmcp_cli.transports.queue_options import QueueTransportOptions, reply_attributes
@@ -89,7 +92,7 @@ class SqsTransport:
     async def listen(self) -> AsyncIterator[QueueListener]:
         o = self.options
         queues = SqsQueues(o.aws)
-        async with queues.running():
+        async with queues.running(), tapping(o.aws, o.tap) as tap:
             request_url = await queues.url_for(o.request_queue)
             allow = AllowList.of(o.allow_reply, home=request_url)
             claims = o.claims
@@ -102,7 +105,9 @@ class SqsTransport:
                 body, attributes = await claims.shrink(
                     codec.encode(message), reply_attributes(client_id, message, ttl=ttl)
                 )
+                sent_at = now_ms()
                 await queues.send(url, body, attributes)
+                tap.copy(url, body, attributes, sent_at_ms=sent_at)
 
             async with listening(
                 queues, request_url, send_reply, admits=allow.admits, settings=o.poll_settings, claims=claims
@@ -113,14 +118,17 @@ class SqsTransport:
     async def connect(self, *, client_id: str | None = None) -> AsyncIterator[TransportStreams]:
         o = self.options
         queues = SqsQueues(o.aws)
-        async with queues.running():
+        async with queues.running(), tapping(o.aws, o.tap) as tap:
             request_url = await queues.url_for(o.request_queue)
             reply_url = await queues.url_for(o.reply_queue, create=o.create_reply_queue)
 
             claims = o.claims
 
             async def send(body: str, attributes: dict[str, str]) -> None:
-                await queues.send(request_url, *await claims.shrink(body, attributes))
+                body, attributes = await claims.shrink(body, attributes)
+                sent_at = now_ms()
+                await queues.send(request_url, body, attributes)
+                tap.copy(request_url, body, attributes, sent_at_ms=sent_at)
 
             async with queue_client_streams(
                 queues,

@@ -86,7 +86,7 @@ def leftovers(moto: LocalEndpoint, prefix: str) -> list[str]:
 
 
 def test_provision_serve_connect_tail_then_teardown(moto: LocalEndpoint, env: dict[str, str], prefix: str) -> None:
-    # a generous max-receive-count: `tail --follow` peeks at the waiting request several times
+    # a generous max-receive-count: `tail --follow --steal` peeks at the waiting request several times
     provisioned = asyncmcp(env, "provision", "local", "--prefix", prefix, "--max-receive-count", "20", "--json")
     assert provisioned.returncode == 0, provisioned.stderr
     report = json.loads(provisioned.stdout)
@@ -98,7 +98,7 @@ def test_provision_serve_connect_tail_then_teardown(moto: LocalEndpoint, env: di
     assert sent.returncode == 0, sent.stderr
     receipt = json.loads(sent.stdout)
 
-    tail = start(env, "tail", "--pair", "--follow", "--json", "--count", "2", "--timeout", "45")
+    tail = start(env, "tail", "--pair", "--follow", "--steal", "--json", "--count", "2", "--timeout", "45")
     server: subprocess.Popen[str] | None = None
     try:
         lines = Lines(tail)

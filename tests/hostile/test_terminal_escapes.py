@@ -79,7 +79,7 @@ def test_tail_table_and_follow_show_message_fields_escaped(queues: Queues) -> No
     assert r"evil\x1b]0;pw" in table.stdout  # the client id
     assert r"not json \x1b]0;pwned" in table.stdout  # the preview of the invalid body
 
-    follow = tail(queues, "--follow", "--count", "2", "--timeout", "60")
+    follow = tail(queues, "--follow", "--steal", "--count", "2", "--timeout", "60")
     assert follow.returncode == 0, follow.stderr
     assert_nothing_raw(follow.stdout + follow.stderr)
     assert r"tools/call\x1b]0;pwned" in follow.stdout
