@@ -41,7 +41,7 @@ Options (URL query keys, `SnsOptions` fields, ``-o KEY=VALUE``):
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -113,8 +113,11 @@ class SnsSqsTransport:
             def admits(reply_to: str) -> bool:
                 return is_topic_arn(reply_to) and allow.admits(reply_to)
 
-            async def send_reply(reply_to: str, client_id: str, message: types.JSONRPCMessage) -> None:
-                body, attributes = await claims.shrink(codec.encode(message), reply_attributes(client_id, message))
+            async def send_reply(
+                reply_to: str, client_id: str, message: types.JSONRPCMessage, extra: Mapping[str, str]
+            ) -> None:
+                attributes = reply_attributes(client_id, message) | dict(extra)
+                body, attributes = await claims.shrink(codec.encode(message), attributes)
                 await topics.publish(reply_to, body, attributes, group_id=client_id)
 
             async with listening(

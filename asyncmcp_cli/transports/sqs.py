@@ -32,7 +32,7 @@ from the message. A slow call holds its client's group until it finishes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -91,9 +91,12 @@ class SqsTransport:
             allow = AllowList.of(o.allow_reply, home=request_url)
             claims = o.claims
 
-            async def send_reply(reply_to: str, client_id: str, message: types.JSONRPCMessage) -> None:
+            async def send_reply(
+                reply_to: str, client_id: str, message: types.JSONRPCMessage, extra: Mapping[str, str]
+            ) -> None:
                 url = await queues.url_for(reply_to)
-                body, attributes = await claims.shrink(codec.encode(message), reply_attributes(client_id, message))
+                attributes = reply_attributes(client_id, message) | dict(extra)
+                body, attributes = await claims.shrink(codec.encode(message), attributes)
                 await queues.send(url, body, attributes)
 
             async with listening(
