@@ -24,6 +24,10 @@ behind (its reads still come back full) keeps waiting, up to
 the queue. A client reading a deep queue slowly would otherwise give up
 gaps that a few more reads would have filled.
 
+A client that meets a stream far past its start (it reconnected under a fixed
+client id while a request was running) orders it from there on; a stream it
+meets only a little past its start costs one wait.
+
 The attribute is untrusted input. A missing, malformed or absurd value (too
 long, too far ahead) is handed on at once, unordered; what is held is bounded
 in count (`MAX_HELD`, across all streams), in time (`GAP_SECONDS`) and in
@@ -99,6 +103,8 @@ class Sequencer:
 @dataclass(eq=False)
 class _Stream(Generic[ItemT]):
     expected: int = 0
+    fresh: bool = True
+    """No message seen on it yet."""
     held: dict[int, tuple[ItemT, float]] = field(default_factory=dict)
     """n -> (message, when it arrived)."""
     late: list[tuple[int, int]] = field(default_factory=list)
@@ -167,6 +173,10 @@ class Reorder(Generic[ItemT]):
                 return
             stream_id, n = parsed
             stream = await self._stream(stream_id)
+            if stream.fresh and n - stream.expected > self._max_ahead:
+                stream.give_up(stream.expected, n)  # this client joined a long stream late: order it from here on
+                stream.expected = n
+            stream.fresh = False
             if n < stream.expected:
                 if stream.was_given_up(n):
                     logger.debug("message %s arrived after its gap was given up; handed on", sequence)
@@ -178,7 +188,9 @@ class Reorder(Generic[ItemT]):
                 logger.debug("dropping message %s: already waiting for its turn (a redelivery)", sequence)
                 return
             if n - stream.expected > self._max_ahead:
-                logger.debug("message %s is too far ahead of %d to wait for; handed on unordered", sequence, n)
+                logger.debug(
+                    "message %s is too far past %d to wait for; handed on unordered", sequence, stream.expected
+                )
                 await self._deliver(item)
                 return
             stream.held[n] = (item, self._clock())

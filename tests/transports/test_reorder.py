@@ -192,6 +192,15 @@ async def test_a_number_absurdly_far_ahead_is_handed_on_unordered_and_does_not_m
         assert delivered == ["s1-0", "far", "s1-1"]
 
 
+async def test_a_client_that_joins_a_long_stream_late_orders_it_from_there() -> None:
+    start = ordering.MAX_AHEAD + 100
+    async with reorder(Clock()) as (buffer, delivered):
+        await put_all(buffer, start, start + 2, start + 1)
+        assert delivered == [f"s1-{start}", f"s1-{start + 1}", f"s1-{start + 2}"]
+        await put_all(buffer, start - 1)  # older than where it joined: late, handed on, not taken for a duplicate
+        assert delivered[-1] == f"s1-{start - 1}"
+
+
 async def test_held_messages_are_bounded_the_oldest_gap_is_given_up() -> None:
     async with reorder(Clock(), max_held=3) as (buffer, delivered):
         await put_all(buffer, 2, 3, stream="a")
