@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import anyio
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 
 class ControlledApp:
@@ -34,6 +34,13 @@ class ControlledApp:
         @self.server.tool()
         def big(size: int) -> str:
             return "x" * size
+
+        @self.server.tool()
+        async def count_up(steps: int, ctx: Context) -> str:
+            """Reports progress 0..steps (steps + 1 notifications), then returns."""
+            for step in range(steps + 1):
+                await ctx.report_progress(step, steps)
+            return f"counted to {steps}"
 
     @property
     def lowlevel(self):

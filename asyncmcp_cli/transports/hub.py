@@ -36,6 +36,7 @@ from asyncmcp_cli import codec
 from asyncmcp_cli.results import ResultStore
 from asyncmcp_cli.transports.base import Connection
 from asyncmcp_cli.transports.inbound import Inbound, preview, settle
+from asyncmcp_cli.transports.ordering import SEQUENCE, Sequencer
 from asyncmcp_cli.transports.replies import Replies, ReplySender, Sent
 
 __all__ = ["Inbound", "ReplySender", "SessionHub"]
@@ -57,6 +58,7 @@ class _Client:
     refusal_logged: bool = False
     last_active: float = field(default_factory=time.monotonic)
     in_flight: dict[types.RequestId, list[Inbound]] = field(default_factory=dict)
+    sequence: Sequencer = field(default_factory=Sequencer)
 
 
 class SessionHub:
@@ -243,6 +245,8 @@ class SessionHub:
                 self._answer_and_dead_letter, inbound, codec.error_reply(rid, types.INTERNAL_ERROR, text)
             )
             return
+        if not client.in_flight:  # nothing earlier is still owed: a client that reconnected waits for nothing
+            client.sequence.restart()
         client.in_flight[rid] = [inbound]
         self._idle = anyio.Event() if self._idle.is_set() else self._idle
 
@@ -342,24 +346,27 @@ class SessionHub:
         assert self._tg is not None
         async with from_session:
             async for session_message in from_session:
-                self._tg.start_soon(self._reply, client, session_message.message)
+                # numbered here, in the order the session wrote them, so the client can restore that order
+                # however the concurrent sends below (and the channel) reorder them
+                self._tg.start_soon(self._reply, client, session_message.message, client.sequence.next())
         client.to_session.close()
         if self._clients.get(client.client_id) is client:
             del self._clients[client.client_id]
 
-    async def _reply(self, client: _Client, message: types.JSONRPCMessage) -> None:
+    async def _reply(self, client: _Client, message: types.JSONRPCMessage, sequence: str) -> None:
         if self._closed:
             logger.debug(
                 "shutting down: not sending %s to client %s", codec.method_of(message) or "reply", client.client_id
             )
             return
+        extra = {SEQUENCE: sequence}
         if not codec.is_reply(message):
-            await self._replies.send(client.reply_to, client.client_id, message, reply_ttl=client.reply_ttl)
+            await self._replies.send(client.reply_to, client.client_id, message, extra, reply_ttl=client.reply_ttl)
             return
         inbounds = client.in_flight.get(codec.request_id_of(message), [])  # type: ignore[arg-type]
         await self._remember(inbounds, message)
         reply_ttl = inbounds[0].routing.reply_ttl if inbounds else client.reply_ttl
-        sent = await self._replies.send(client.reply_to, client.client_id, message, reply_ttl=reply_ttl)
+        sent = await self._replies.send(client.reply_to, client.client_id, message, extra, reply_ttl=reply_ttl)
         client.last_active = time.monotonic()
         inbounds = client.in_flight.pop(codec.request_id_of(message), [])  # type: ignore[arg-type]
         for inbound in inbounds:

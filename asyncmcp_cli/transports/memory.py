@@ -7,7 +7,7 @@ channel is a pair of in-memory streams instead of a queue.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,8 +114,16 @@ class MemoryTransport:
     async def _listening(self, network: _Network) -> AsyncIterator[_MemoryListener]:
 
         async def send_reply(
-            reply_to: str, client_id: str, message: types.JSONRPCMessage, *, reply_ttl: float | None = None
-        ) -> None:  # nothing waits on a queue here, so there is nothing to expire
+            reply_to: str,
+            client_id: str,
+            message: types.JSONRPCMessage,
+            extra: Mapping[str, str],
+            *,
+            reply_ttl: float | None = None,
+        ) -> None:
+            # Nothing waits on a queue here, so there is nothing to expire; and `extra` (the sequence
+            # number) is not carried: sends start in the order they are numbered and go straight into
+            # one in-process stream, which keeps that order
             inbox = network.inboxes.get(reply_to)
             if inbox is None:
                 raise TransportError(f"no client at {reply_to}")

@@ -11,6 +11,7 @@ responses for ids this client is not waiting for (duplicates, stale answers) are
 deleted and ignored. Each request declares how long its answers should wait
 (`reply_ttl`). Clients of one process that read the same reply queue share
 their polls (`reply_demux`).
+The session gets the server's messages in the order it wrote them (`ordering`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from mcp.shared.message import SessionMessage
 from asyncmcp_cli import codec, not_sent, reply_expiry
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
 from asyncmcp_cli.payloads import ClaimCheck, Cleanup, nothing
-from asyncmcp_cli.sqs_queues import Received, SqsQueues
-from asyncmcp_cli.transports import reply_demux
+from asyncmcp_cli.sqs_queues import MAX_BATCH, Received, SqsQueues
+from asyncmcp_cli.transports import ordering, reply_demux
 from asyncmcp_cli.transports.queue_listener import Unwrap, plain
 from asyncmcp_cli.types import TransportStreams
 
@@ -74,6 +75,7 @@ async def queue_client_streams(
     read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
     write_stream, write_reader = anyio.create_memory_object_stream[SessionMessage](0)
     waiting: set[types.RequestId] = set()
+    in_order = ordering.Reorder[str](lambda body: _forward(body, read_writer, waiting), waits_for_backlog=True)
     attributes = {
         codec.CLIENT_ID: client_id,
         codec.REPLY_TO: reply_address,
@@ -110,7 +112,7 @@ async def queue_client_streams(
             except AsyncMCPError as exc:
                 await read_writer.send(exc)
         tg.start_soon(_delete, queues, reply_url, received.receipt_handle, cleanup)
-        await _forward(body, read_writer, waiting)
+        await in_order.put(attrs.get(ordering.SEQUENCE), body)
 
     async def read_handed_over(tg: anyio.abc.TaskGroup, inbox: MemoryObjectReceiveStream[Received]) -> None:
         async for received in inbox:  # replies another client of this process polled for us
@@ -123,6 +125,7 @@ async def queue_client_streams(
             while True:
                 try:
                     async with shared.slots:
+                        began = time.monotonic()
                         batch = await queues.receive(
                             reply_url, wait_seconds=wait_seconds, visibility_timeout=REPLY_VISIBILITY_SECONDS
                         )
@@ -133,6 +136,8 @@ async def queue_client_streams(
                     backoff = min(backoff * 2, 10.0)
                     continue
                 backoff = 0.5
+                if len(batch) < MAX_BATCH:  # no backlog behind this read: gaps need not wait for it
+                    in_order.caught_up(began)
                 for received in batch:
                     body, attrs = unwrap(received)
                     owner = attrs.get(codec.CLIENT_ID)
@@ -145,6 +150,7 @@ async def queue_client_streams(
     async with anyio.create_task_group() as tg:
         tg.start_soon(write_requests, tg)
         tg.start_soon(read_replies, tg)
+        tg.start_soon(in_order.run)
         try:
             yield read_stream, write_stream
         finally:

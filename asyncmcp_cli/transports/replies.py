@@ -22,7 +22,7 @@ import enum
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Protocol
 
 import anyio
@@ -35,15 +35,22 @@ logger = logging.getLogger(__name__)
 
 
 class ReplySender(Protocol):
-    """send(reply_to, client_id, message, reply_ttl=...): put one message on the client's reply channel.
+    """send(reply_to, client_id, message, extra, reply_ttl=...): put one message on the client's reply channel.
 
-    `reply_ttl` is how long the client asked its answers to wait for it (None:
-    it did not say); channels whose messages wait on a queue stamp an expiry
-    from it (`asyncmcp_cli.reply_expiry`), the others ignore it.
+    `extra` are attributes (or headers) to carry beside it, such as its sequence
+    number. `reply_ttl` is how long the client asked its answers to wait for it
+    (None: it did not say); channels whose messages wait on a queue stamp an
+    expiry from it (`asyncmcp_cli.reply_expiry`), the others ignore it.
     """
 
     def __call__(
-        self, reply_to: str, client_id: str, message: types.JSONRPCMessage, *, reply_ttl: float | None = None
+        self,
+        reply_to: str,
+        client_id: str,
+        message: types.JSONRPCMessage,
+        extra: Mapping[str, str],
+        *,
+        reply_ttl: float | None = None,
     ) -> Awaitable[None]: ...
 
 
@@ -90,7 +97,13 @@ class Replies:
         return False
 
     async def send(
-        self, reply_to: str, client_id: str, message: types.JSONRPCMessage, *, reply_ttl: float | None = None
+        self,
+        reply_to: str,
+        client_id: str,
+        message: types.JSONRPCMessage,
+        extra: Mapping[str, str] | None = None,
+        *,
+        reply_ttl: float | None = None,
     ) -> Sent:
         """Send one message, retrying as its failures deserve; never raises a channel error."""
         if self.known_unreachable(reply_to):
@@ -101,7 +114,7 @@ class Replies:
         unreachable_tries = iter(UNREACHABLE_DELAYS)
         while True:
             try:
-                await self._send(reply_to, client_id, message, reply_ttl=reply_ttl)
+                await self._send(reply_to, client_id, message, extra or {}, reply_ttl=reply_ttl)
                 return Sent.SENT
             except PayloadTooLargeError as exc:
                 if not codec.is_reply(message):

@@ -42,7 +42,7 @@ Options (URL query keys, `SnsOptions` fields, ``-o KEY=VALUE``):
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -116,12 +116,16 @@ class SnsSqsTransport:
                 return is_topic_arn(reply_to) and allow.admits(reply_to)
 
             async def send_reply(
-                reply_to: str, client_id: str, message: types.JSONRPCMessage, *, reply_ttl: float | None = None
+                reply_to: str,
+                client_id: str,
+                message: types.JSONRPCMessage,
+                extra: Mapping[str, str],
+                *,
+                reply_ttl: float | None = None,
             ) -> None:
                 ttl = reply_expiry.granted_ttl(reply_ttl, o.max_reply_ttl)
-                body, attributes = await claims.shrink(
-                    codec.encode(message), reply_attributes(client_id, message, ttl=ttl)
-                )
+                attributes = reply_attributes(client_id, message, ttl=ttl) | dict(extra)
+                body, attributes = await claims.shrink(codec.encode(message), attributes)
                 sent_at = now_ms()
                 await topics.publish(reply_to, body, attributes, group_id=client_id)
                 tap.copy(reply_to, body, attributes, sent_at_ms=sent_at)

@@ -37,7 +37,7 @@ from the message. A slow call holds its client's group until it finishes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -98,13 +98,17 @@ class SqsTransport:
             claims = o.claims
 
             async def send_reply(
-                reply_to: str, client_id: str, message: types.JSONRPCMessage, *, reply_ttl: float | None = None
+                reply_to: str,
+                client_id: str,
+                message: types.JSONRPCMessage,
+                extra: Mapping[str, str],
+                *,
+                reply_ttl: float | None = None,
             ) -> None:
                 url = await queues.url_for(reply_to)
                 ttl = reply_expiry.granted_ttl(reply_ttl, o.max_reply_ttl)
-                body, attributes = await claims.shrink(
-                    codec.encode(message), reply_attributes(client_id, message, ttl=ttl)
-                )
+                attributes = reply_attributes(client_id, message, ttl=ttl) | dict(extra)
+                body, attributes = await claims.shrink(codec.encode(message), attributes)
                 sent_at = now_ms()
                 await queues.send(url, body, attributes)
                 tap.copy(url, body, attributes, sent_at_ms=sent_at)

@@ -10,7 +10,9 @@ hangs.
 `accept` is the handler for the client's `receiver_app`: verified webhook
 bodies go down the read stream; a body that is not JSON-RPC goes down as an
 Exception (as the SDK's own transports do with bad input); responses to ids
-this client is not waiting for (duplicates, stale answers) are dropped.
+this client is not waiting for (duplicates, stale answers) are dropped. The
+server POSTs its messages side by side, so they may arrive out of order: they
+are put back in the order the server wrote them (`ordering`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from mcp.shared.message import SessionMessage
 
 from asyncmcp_cli import codec, not_sent
 from asyncmcp_cli.errors import EndpointUnreachableError, TransportError
+from asyncmcp_cli.transports import ordering
 from asyncmcp_cli.transports.webhook.delivery import RetryPolicy, post_with_retry, retryable
 from asyncmcp_cli.types import TransportStreams
 
@@ -51,6 +54,7 @@ class WebhookClient:
         self._write_stream, self._write_reader = anyio.create_memory_object_stream[SessionMessage](0)
         self._inbox, self._inbox_reader = anyio.create_memory_object_stream[SessionMessage | Exception](INBOX_SIZE)
         self._waiting: set[types.RequestId] = set()
+        self._in_order = ordering.Reorder[SessionMessage | Exception](self._take)
 
     # -- inbound (the receiver's handler) -----------------------------------
 
@@ -61,22 +65,24 @@ class WebhookClient:
             return 404
         item: SessionMessage | Exception
         try:
-            message = codec.decode(body)
+            item = SessionMessage(codec.decode(body))
         except codec.DecodeError as exc:
             item = exc
-        else:
-            if codec.is_reply(message):
-                rid = codec.request_id_of(message)
-                if rid not in self._waiting:
-                    logger.debug("ignoring a response for id %r that this client is not waiting for", rid)
-                    return 200
-                self._waiting.discard(rid)  # type: ignore[arg-type]
-            item = SessionMessage(message)
         try:
-            await self._inbox.send(item)
+            await self._in_order.put(headers.get(ordering.SEQUENCE), item)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             return 410  # this session has ended: the sender stops and keeps the message
         return 202
+
+    async def _take(self, item: SessionMessage | Exception) -> None:
+        """Into the inbox, in order; a response for an id this client is not waiting for is dropped."""
+        if isinstance(item, SessionMessage) and codec.is_reply(item.message):
+            rid = codec.request_id_of(item.message)
+            if rid not in self._waiting:
+                logger.debug("ignoring a response for id %r that this client is not waiting for", rid)
+                return
+            self._waiting.discard(rid)  # type: ignore[arg-type]
+        await self._inbox.send(item)
 
     # -- outbound -----------------------------------------------------------
 
@@ -99,6 +105,7 @@ class WebhookClient:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(write_messages)
                 tg.start_soon(read_messages)
+                tg.start_soon(self._in_order.run)
                 try:
                     yield self._read_stream, self._write_stream
                 finally:

@@ -21,7 +21,7 @@ Sessions are demultiplexed by client id in the shared `SessionHub`.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import mcp_types as types
@@ -148,10 +148,15 @@ async def webhook_listener(
     """Serve the request endpoint on ``host:port`` (behind `token`, if any); replies go out through `sender`."""
 
     async def send_reply(
-        reply_to: str, client_id: str, message: types.JSONRPCMessage, *, reply_ttl: float | None = None
+        reply_to: str,
+        client_id: str,
+        message: types.JSONRPCMessage,
+        extra: Mapping[str, str],
+        *,
+        reply_ttl: float | None = None,
     ) -> None:  # delivered at once or dead-lettered: nothing waits to expire
-        extra = {codec.METHOD: method} if (method := codec.method_of(message)) else {}
-        await sender.send(reply_to, codec.encode(message), client_id=client_id, headers=extra)
+        headers = dict(extra) | ({codec.METHOD: method} if (method := codec.method_of(message)) else {})
+        await sender.send(reply_to, codec.encode(message), client_id=client_id, headers=headers)
 
     hub = SessionHub(send_reply, admits=policy.matches, idle_timeout=idle_timeout)
     async with hub.running():
