@@ -53,6 +53,7 @@ from asyncmcp_cli import aws, codec, reply_expiry, sns_envelope
 from asyncmcp_cli.allowlist import AllowList
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.options import options_from, query_options
+from asyncmcp_cli.payloads import TO_CLIENT, TO_SERVER, Binding
 from asyncmcp_cli.sns_topics import SnsTopics, filter_values, is_topic_arn, topic_name_of
 from asyncmcp_cli.sqs_queues import SqsQueues, queue_name_of
 from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
@@ -119,7 +120,9 @@ class SnsSqsTransport:
             ) -> None:
                 ttl = reply_expiry.granted_ttl(reply_ttl, o.max_reply_ttl)
                 body, attributes = await claims.shrink(
-                    codec.encode(message), reply_attributes(client_id, message, ttl=ttl)
+                    codec.encode(message),
+                    reply_attributes(client_id, message, ttl=ttl),
+                    bound_to=Binding(TO_CLIENT, client_id, reply_to),
                 )
                 await topics.publish(reply_to, body, attributes, group_id=client_id)
 
@@ -148,9 +151,12 @@ class SnsSqsTransport:
                 await check_reply_route(topics, reply_arn, reply_url, client_id)
 
             claims = o.claims
+            bound_to = Binding(TO_SERVER, client_id, reply_arn)
 
             async def send(body: str, attributes: dict[str, str]) -> None:
-                await topics.publish(request_arn, *await claims.shrink(body, attributes), group_id=client_id)
+                await topics.publish(
+                    request_arn, *await claims.shrink(body, attributes, bound_to=bound_to), group_id=client_id
+                )
 
             async with queue_client_streams(
                 queues,

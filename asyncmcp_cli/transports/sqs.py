@@ -45,6 +45,7 @@ import mcp_types as types
 from asyncmcp_cli import codec, reply_expiry
 from asyncmcp_cli.allowlist import AllowList
 from asyncmcp_cli.options import options_from, query_options
+from asyncmcp_cli.payloads import TO_CLIENT, TO_SERVER, Binding
 from asyncmcp_cli.sqs_queues import SqsQueues
 from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
 from asyncmcp_cli.transports.queue_listener import QueueListener, listening
@@ -100,7 +101,9 @@ class SqsTransport:
                 url = await queues.url_for(reply_to)
                 ttl = reply_expiry.granted_ttl(reply_ttl, o.max_reply_ttl)
                 body, attributes = await claims.shrink(
-                    codec.encode(message), reply_attributes(client_id, message, ttl=ttl)
+                    codec.encode(message),
+                    reply_attributes(client_id, message, ttl=ttl),
+                    bound_to=Binding(TO_CLIENT, client_id, reply_to),
                 )
                 await queues.send(url, body, attributes)
 
@@ -118,16 +121,18 @@ class SqsTransport:
             reply_url = await queues.url_for(o.reply_queue, create=o.create_reply_queue)
 
             claims = o.claims
+            client_id = client_id or new_client_id()
+            bound_to = Binding(TO_SERVER, client_id, reply_url)
 
             async def send(body: str, attributes: dict[str, str]) -> None:
-                await queues.send(request_url, *await claims.shrink(body, attributes))
+                await queues.send(request_url, *await claims.shrink(body, attributes, bound_to=bound_to))
 
             async with queue_client_streams(
                 queues,
                 send=send,
                 reply_url=reply_url,
                 reply_address=reply_url,
-                client_id=client_id or new_client_id(),
+                client_id=client_id,
                 wait_seconds=o.wait_seconds,
                 reply_ttl=o.reply_ttl,
                 claims=claims,
