@@ -21,8 +21,9 @@ query keys, `SqsOptions` fields, CLI flags):
 - ``max_receive_count`` (default 5): receives after which a request that never
   finished is answered with an error and dead-lettered;
 - ``payload_bucket`` / ``payload_threshold`` (default 262144 bytes): messages over the
-  threshold travel through this S3 bucket; without a bucket they are refused with a
-  JSON-RPC error naming the limit;
+  threshold travel through this S3 bucket (set it on server and client); without a bucket
+  they are refused with a JSON-RPC error naming the limit. Claim checks received are
+  followed only into this bucket, and only when bound to their message (`asyncmcp_cli.payloads`);
 - ``reply_ttl`` (s, default 120): how long this client's answers wait for it on the reply queue
   once sent; after that any reader of the queue deletes them (`asyncmcp_cli.reply_expiry`);
 - ``max_reply_ttl`` (s, default 86400): the server's ceiling on a client's ``reply_ttl``;
