@@ -213,3 +213,18 @@ async def test_a_client_refuses_a_forged_pointer_on_its_reply_queue(
     assert len(keys_in(queues, own)) == 1 and len(keys_in(queues, foreign)) == 1
     refusals = [r for r in caplog.records if "claim check refused" in r.getMessage()]
     assert len(refusals) == 2
+
+
+async def test_a_client_without_a_payload_bucket_follows_no_pointer_and_says_so(queues: Queues) -> None:
+    """The server has a bucket, the client none: its large answer is refused with a clear error, not a hang."""
+    from mcp.shared.exceptions import MCPError
+
+    bucket = new_bucket(queues)
+    async with (
+        running(ControlledApp(), sqs_transport(queues, payload_bucket=bucket)),
+        open_client(sqs_transport(queues), timeout=30) as client,
+    ):
+        with pytest.raises(MCPError, match="claim check refused"):
+            await client.call_tool("big", {"size": 300_000})
+        assert (await client.call_tool("echo", {"text": "after"})).content[0].text == "after"
+    assert len(keys_in(queues, bucket)) == 1  # refused, so not deleted (the bucket's lifecycle rule will)
