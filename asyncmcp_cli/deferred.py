@@ -41,7 +41,8 @@ from mcp.shared.message import SessionMessage
 
 from asyncmcp_cli import aws, codec, reply_expiry, sns_envelope
 from asyncmcp_cli.client import ERAS
-from asyncmcp_cli.errors import ConfigurationError, TransportError
+from asyncmcp_cli.errors import AsyncMCPError, ConfigurationError, TransportError
+from asyncmcp_cli.payloads import CLAIM_CHECK, TO_CLIENT, TO_SERVER, Binding, ClaimCheck, nothing
 from asyncmcp_cli.receipts import Receipt
 from asyncmcp_cli.sns_topics import SnsTopics
 from asyncmcp_cli.sqs_queues import Received, SqsQueues
@@ -121,21 +122,24 @@ async def fire(
     client_id = client_id or channel.client_id or new_client_id()
     body = codec.encode(request)
 
-    def routed(reply_address: str) -> dict[str, str]:
-        return {
+    async def routed(reply_address: str) -> tuple[str, dict[str, str]]:
+        """The message to send: the request, or a claim check bound to this client and reply address."""
+        attributes = {
             codec.CLIENT_ID: client_id,
             codec.REPLY_TO: reply_address,
             codec.METHOD: request.method,
             reply_expiry.REPLY_TTL: reply_expiry.declare(keep_for),
         }
+        return await channel.claims.shrink(body, attributes, bound_to=Binding(TO_SERVER, client_id, reply_address))
 
     queues = SqsQueues(channel.aws)
     async with queues.running(), tapping(channel.aws, channel.tap) as tap:
         if channel.request_topic is None:
             request_address = await queues.url_for(channel.request_queue)
             reply_url = await queues.url_for(channel.reply_queue, create=channel.create_reply_queue)
-            attributes, sent_at = routed(reply_url), now_ms()
-            await queues.send(request_address, body, attributes)
+            body_sent, attributes = await routed(reply_url)
+            sent_at = now_ms()
+            await queues.send(request_address, body_sent, attributes)
         else:
             topics = SnsTopics(channel.aws)
             async with topics.running():
@@ -144,9 +148,10 @@ async def fire(
                 reply_url = await queues.url_for(channel.reply_queue)
                 if channel.check_route:
                     await check_reply_route(topics, reply_topic, reply_url, client_id)
-                attributes, sent_at = routed(reply_topic), now_ms()
-                await topics.publish(request_address, body, attributes, group_id=client_id)
-        tap.copy(request_address, body, attributes, sent_at_ms=sent_at)
+                body_sent, attributes = await routed(reply_topic)
+                sent_at = now_ms()
+                await topics.publish(request_address, body_sent, attributes, group_id=client_id)
+        tap.copy(request_address, body_sent, attributes, sent_at_ms=sent_at)
     return Receipt(
         transport=transport.scheme,
         reply_queue=reply_url,
@@ -211,25 +216,38 @@ class _Capture:
 # -- collecting ---------------------------------------------------------------
 
 
-async def collect(receipt: Receipt, *, wait: float = 0.0, keep: bool = False) -> Collected:
+async def collect(
+    receipt: Receipt, *, wait: float = 0.0, keep: bool = False, payload_bucket: str | None = None
+) -> Collected:
     """Read the reply queue for `receipt`'s answer, waiting up to `wait` seconds for it.
 
     An answer found is deleted from the queue (``keep`` leaves it for another
     collect). With a receipt that names no request id, every answer for the
     client id that is there now is taken. Notifications addressed to the client
     id are consumed and returned alongside.
+
+    A large answer (a claim check) is read from `payload_bucket` only (at the
+    receipt's endpoint; a receipt never names a bucket: it is not trusted), and
+    only when its object is bound to the receipt's client id; its object is deleted
+    with the answer (``keep`` keeps both). Without a bucket, such an answer is left
+    on the queue with a warning.
     """
     if receipt.transport not in COLLECTABLE:
         raise ConfigurationError(
             f"collecting from a {receipt.transport!r} receipt is not supported (only {', '.join(COLLECTABLE)})"
         )
-    queues = SqsQueues(aws.AwsSettings(endpoint_url=receipt.endpoint, region=receipt.region))
+    settings = aws.AwsSettings(endpoint_url=receipt.endpoint, region=receipt.region)
+    queues = SqsQueues(settings)
     collected = Collected()
     async with queues.running():
         url = await queues.url_for(receipt.reply_queue)
+        # An sqs answer's object is bound to the reply queue too; a receipt names no sns reply topic.
+        reply_to = url if receipt.transport == "sqs" else None
+        expect = Binding(TO_CLIENT, receipt.client_id, reply_to)
+        source = _ReplyQueue(queues, url, ClaimCheck(settings, payload_bucket), expect)
         deadline = anyio.current_time() + max(0.0, wait)
         while True:
-            await _scan(queues, url, receipt, collected, keep=keep)
+            await _scan(source, receipt, collected, keep=keep)
             if collected.replies or anyio.current_time() >= deadline:
                 collected.expired = not collected.replies and _past_keep_time(receipt)
                 return collected
@@ -246,8 +264,19 @@ def _past_keep_time(receipt: Receipt, now: float | None = None) -> bool:
     return (time.time() if now is None else now) > sent + receipt.keep_for
 
 
-async def _scan(queues: SqsQueues, url: str, receipt: Receipt, collected: Collected, *, keep: bool) -> None:
+@dataclass(frozen=True)
+class _ReplyQueue:
+    """The queue `collect` reads, and how it reads the claim checks on it."""
+
+    queues: SqsQueues
+    url: str
+    claims: ClaimCheck
+    expect: Binding
+
+
+async def _scan(source: _ReplyQueue, receipt: Receipt, collected: Collected, *, keep: bool) -> None:
     """One pass over the queue: take what is ours; hold the rest until the pass ends, then hand it back."""
+    queues, url = source.queues, source.url
     held: list[str] = []
     seen = 0
     wanted = None if receipt.request_id is None else str(receipt.request_id)
@@ -258,7 +287,7 @@ async def _scan(queues: SqsQueues, url: str, receipt: Receipt, collected: Collec
                 return
             seen += len(batch)
             for received in batch:
-                taken = await _take(queues, url, received, receipt, wanted, collected, keep=keep)
+                taken = await _take(source, received, receipt, wanted, collected, keep=keep)
                 if not taken:
                     held.append(received.receipt_handle)
             if wanted is not None and collected.replies:
@@ -270,8 +299,7 @@ async def _scan(queues: SqsQueues, url: str, receipt: Receipt, collected: Collec
 
 
 async def _take(
-    queues: SqsQueues,
-    url: str,
+    source: _ReplyQueue,
     received: Received,
     receipt: Receipt,
     wanted: str | None,
@@ -279,13 +307,23 @@ async def _take(
     *,
     keep: bool,
 ) -> bool:
-    """Keep `received` if it is ours; False when it belongs to someone else."""
+    """Keep `received` if it is ours; False when it belongs to someone else (or cannot be read now)."""
+    queues, url = source.queues, source.url
     body, attributes = COLLECTABLE[receipt.transport](received)
     if attributes.get(codec.CLIENT_ID) != receipt.client_id:
         if not reply_expiry.is_expired(attributes):
             return False
         await queues.delete(url, received.receipt_handle)  # another client's, expired: nobody will take it
         return True
+    cleanup = nothing
+    if CLAIM_CHECK in attributes:
+        if wanted is not None and str(codec.sniff_request_id(body)) != wanted:
+            return False  # not the answer wanted (the stub names its id): not worth fetching
+        try:
+            body, cleanup = await source.claims.expand(body, attributes, expect=source.expect)
+        except AsyncMCPError as exc:  # refused, or S3 unreachable: left where it is, with its object
+            logger.warning("leaving a message for client %s on the queue: %s", receipt.client_id, exc)
+            return False
     try:
         message = codec.decode(body)
     except codec.DecodeError:
@@ -293,6 +331,7 @@ async def _take(
     if isinstance(message, types.JSONRPCNotification):
         collected.notifications.append(message)
         await queues.delete(url, received.receipt_handle)
+        await cleanup()
         return True
     if not isinstance(message, (types.JSONRPCResponse, types.JSONRPCError)):
         return False
@@ -302,9 +341,10 @@ async def _take(
     if not duplicate:
         collected.replies.append(Reply(receipt, message, received.sent_at_ms))
     if keep and not duplicate:
-        await queues.change_visibility(url, received.receipt_handle, 0)
+        await queues.change_visibility(url, received.receipt_handle, 0)  # its object stays for the next collect
     else:
         await queues.delete(url, received.receipt_handle)  # taken, or an at-least-once duplicate of it
+        await cleanup()
     return True
 
 
@@ -341,6 +381,8 @@ class _Channel:
     client_id: str | None = None
     check_route: bool = True
     tap: str | None = None
+    claims: ClaimCheck = field(default_factory=ClaimCheck)
+    """Where a request too large for a message goes (the transport's payload bucket, if any)."""
 
 
 def _channel(transport: Transport) -> _Channel:
@@ -349,7 +391,9 @@ def _channel(transport: Transport) -> _Channel:
 
     if isinstance(transport, SqsTransport):
         o = transport.options
-        return _Channel(o.aws, o.reply_queue, o.request_queue, create_reply_queue=o.create_reply_queue, tap=o.tap)
+        return _Channel(
+            o.aws, o.reply_queue, o.request_queue, create_reply_queue=o.create_reply_queue, tap=o.tap, claims=o.claims
+        )
     if isinstance(transport, SnsSqsTransport):
         s = transport.options
         return _Channel(
@@ -360,6 +404,7 @@ def _channel(transport: Transport) -> _Channel:
             client_id=s.client_id,
             check_route=s.check_route,
             tap=s.tap,
+            claims=s.claims,
         )
     raise ConfigurationError(
         f"fire-and-collect needs a queue transport ({', '.join(COLLECTABLE)}), not {transport.scheme!r}: "

@@ -30,7 +30,16 @@ from mcp.shared.message import SessionMessage
 
 from asyncmcp_cli import codec, not_sent, reply_expiry
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
-from asyncmcp_cli.payloads import ClaimCheck, Cleanup, nothing
+from asyncmcp_cli.payloads import (
+    CLAIM_CHECK,
+    REFUSED,
+    TO_CLIENT,
+    Binding,
+    ClaimCheck,
+    ClaimCheckRefusedError,
+    Cleanup,
+    nothing,
+)
 from asyncmcp_cli.sqs_queues import MAX_BATCH, Received, SqsQueues
 from asyncmcp_cli.transports import ordering, reply_demux
 from asyncmcp_cli.transports.queue_listener import Unwrap, plain
@@ -52,6 +61,10 @@ REPLY_VISIBILITY_SECONDS = 2
 """Visibility timeout of received replies. A reply is deleted as soon as it is read, so
 this only matters for a poll orphaned by a client that exited mid-poll: whatever that
 poll still receives becomes visible again after this long, for the client it belongs to."""
+
+
+SETTLE_SECONDS = 15.0
+"""How long a client closing down still waits to delete a consumed reply and its S3 object."""
 
 
 def new_client_id() -> str:
@@ -81,6 +94,8 @@ async def queue_client_streams(
         codec.REPLY_TO: reply_address,
         reply_expiry.REPLY_TTL: reply_expiry.declare(reply_ttl),
     }
+    claim_checks = claims or ClaimCheck()  # without a bucket, every claim check is refused
+    bound_to = Binding(TO_CLIENT, client_id, reply_address)
 
     async def send_one(message: types.JSONRPCMessage) -> None:
         rid = codec.request_id_of(message) if codec.is_request(message) else None
@@ -105,14 +120,28 @@ async def queue_client_streams(
                 tg.start_soon(send_one, message)
 
     async def consume(tg: anyio.abc.TaskGroup, received: Received, body: str, attrs: dict[str, str]) -> None:
-        cleanup = nothing
-        if claims is not None:
-            try:
-                body, cleanup = await claims.expand(body, attrs)
-            except AsyncMCPError as exc:
-                await read_writer.send(exc)
-        tg.start_soon(_delete, queues, reply_url, received.receipt_handle, cleanup)
-        await in_order.put(attrs.get(ordering.SEQUENCE), body)
+        sequence = attrs.get(ordering.SEQUENCE)
+        if CLAIM_CHECK not in attrs:
+            tg.start_soon(_delete, queues, reply_url, received.receipt_handle)
+            await in_order.put(sequence, body)
+            return
+        try:
+            body, cleanup = await claim_checks.expand(body, attrs, expect=bound_to)
+        except ClaimCheckRefusedError:
+            logger.warning("dropping a message for client %s: claim check refused", client_id)
+            tg.start_soon(_delete, queues, reply_url, received.receipt_handle)  # its object is left alone
+            await _fail_waiting(codec.sniff_request_id(body), read_writer, waiting)
+            return
+        except AsyncMCPError as exc:  # S3 unreachable: the message reappears after its visibility timeout
+            logger.warning("could not fetch the payload of a message for client %s (%s)", client_id, exc)
+            return
+        try:
+            await in_order.put(sequence, body)
+        finally:
+            # Consumed: settle the message and delete its object now, even if this client is closing,
+            # so that neither outlives the reply.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(SETTLE_SECONDS):
+                await _delete(queues, reply_url, received.receipt_handle, cleanup)
 
     async def read_handed_over(tg: anyio.abc.TaskGroup, inbox: MemoryObjectReceiveStream[Received]) -> None:
         async for received in inbox:  # replies another client of this process polled for us
@@ -193,6 +222,20 @@ async def _forward(
             return
         waiting.discard(rid)  # type: ignore[arg-type]
     await read_writer.send(SessionMessage(message))
+
+
+async def _fail_waiting(
+    rid: types.RequestId | None,
+    read_writer: MemoryObjectSendStream[SessionMessage | Exception],
+    waiting: set[types.RequestId],
+) -> None:
+    """A refused reply that names a request this client waits for ends that request with an error,
+    not a hang. (Anyone who can write to the reply queue could send that error anyway.)"""
+    if rid is None or rid not in waiting:
+        return
+    waiting.discard(rid)
+    error = codec.error_reply(rid, types.INTERNAL_ERROR, f"asyncmcp: {REFUSED}")
+    await read_writer.send(SessionMessage(error))
 
 
 async def _delete(queues: SqsQueues, url: str, receipt: str, cleanup: Cleanup = nothing) -> None:

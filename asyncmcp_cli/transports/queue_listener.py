@@ -24,8 +24,8 @@ import anyio.abc
 import anyio.to_thread
 
 from asyncmcp_cli import codec, long_polls
-from asyncmcp_cli.errors import AsyncMCPError
-from asyncmcp_cli.payloads import ClaimCheck, nothing
+from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
+from asyncmcp_cli.payloads import Binding, ClaimCheck, nothing
 from asyncmcp_cli.results import DEFAULT_TTL_SECONDS, open_result_store
 from asyncmcp_cli.sqs_queues import Received, SqsQueues
 from asyncmcp_cli.transports.base import Connection
@@ -130,7 +130,7 @@ class QueueListener:
         self._settings = settings
         self._unwrap = unwrap
         self._dead_letter_url = dead_letter_url
-        self._claims = claims
+        self._claims = claims or ClaimCheck()  # without a bucket, every claim check is refused
         self._bind_sender = bind_sender
         self._tracked: dict[str, _Tracked] = {}
         self._room = anyio.Event()
@@ -184,9 +184,16 @@ class QueueListener:
         message: codec.types.JSONRPCMessage | Exception
         cleanup = nothing
         try:
-            if self._claims is not None:
-                body, cleanup = await self._claims.expand(body, attributes)
+            body, cleanup = await self._claims.expand(body, attributes, expect=Binding.of_request(attributes))
             message = codec.decode(body)
+        except EndpointUnreachableError as exc:
+            # Our own S3 is down, which says nothing about the message: it reappears after its
+            # visibility timeout (and the queue's redrive policy bounds how often).
+            logger.warning(
+                "could not fetch the payload of message %s (%s); leaving it for redelivery", received.message_id, exc
+            )
+            self._untrack(received)
+            return
         except (codec.DecodeError, AsyncMCPError) as exc:
             message = exc
         routing = codec.routing_from(attributes, None if isinstance(message, Exception) else message)

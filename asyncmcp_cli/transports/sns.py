@@ -53,6 +53,7 @@ from asyncmcp_cli import aws, codec, reply_expiry, sns_envelope
 from asyncmcp_cli.allowlist import AllowList
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.options import options_from, query_options
+from asyncmcp_cli.payloads import TO_CLIENT, TO_SERVER, Binding
 from asyncmcp_cli.sns_topics import SnsTopics, filter_values, is_topic_arn, topic_name_of
 from asyncmcp_cli.sqs_queues import SqsQueues, queue_name_of
 from asyncmcp_cli.tap import now_ms, tapping
@@ -124,8 +125,11 @@ class SnsSqsTransport:
                 reply_ttl: float | None = None,
             ) -> None:
                 ttl = reply_expiry.granted_ttl(reply_ttl, o.max_reply_ttl)
-                attributes = reply_attributes(client_id, message, ttl=ttl) | dict(extra)
-                body, attributes = await claims.shrink(codec.encode(message), attributes)
+                body, attributes = await claims.shrink(
+                    codec.encode(message),
+                    reply_attributes(client_id, message, ttl=ttl) | dict(extra),
+                    bound_to=Binding(TO_CLIENT, client_id, reply_to),
+                )
                 sent_at = now_ms()
                 await topics.publish(reply_to, body, attributes, group_id=client_id)
                 tap.copy(reply_to, body, attributes, sent_at_ms=sent_at)
@@ -155,9 +159,10 @@ class SnsSqsTransport:
                 await check_reply_route(topics, reply_arn, reply_url, client_id)
 
             claims = o.claims
+            bound_to = Binding(TO_SERVER, client_id, reply_arn)
 
             async def send(body: str, attributes: dict[str, str]) -> None:
-                body, attributes = await claims.shrink(body, attributes)
+                body, attributes = await claims.shrink(body, attributes, bound_to=bound_to)
                 sent_at = now_ms()
                 await topics.publish(request_arn, body, attributes, group_id=client_id)
                 tap.copy(request_arn, body, attributes, sent_at_ms=sent_at)

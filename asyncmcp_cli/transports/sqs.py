@@ -21,8 +21,9 @@ query keys, `SqsOptions` fields, CLI flags):
 - ``max_receive_count`` (default 5): receives after which a request that never
   finished is answered with an error and dead-lettered;
 - ``payload_bucket`` / ``payload_threshold`` (default 262144 bytes): messages over the
-  threshold travel through this S3 bucket; without a bucket they are refused with a
-  JSON-RPC error naming the limit;
+  threshold travel through this S3 bucket (set it on server and client); without a bucket
+  they are refused with a JSON-RPC error naming the limit. Claim checks received are
+  followed only into this bucket, and only when bound to their message (`asyncmcp_cli.payloads`);
 - ``reply_ttl`` (s, default 120): how long this client's answers wait for it on the reply queue
   once sent; after that any reader of the queue deletes them (`asyncmcp_cli.reply_expiry`);
 - ``max_reply_ttl`` (s, default 86400): the server's ceiling on a client's ``reply_ttl``;
@@ -47,6 +48,7 @@ import mcp_types as types
 from asyncmcp_cli import codec, reply_expiry
 from asyncmcp_cli.allowlist import AllowList
 from asyncmcp_cli.options import options_from, query_options
+from asyncmcp_cli.payloads import TO_CLIENT, TO_SERVER, Binding
 from asyncmcp_cli.sqs_queues import SqsQueues
 from asyncmcp_cli.tap import now_ms, tapping
 from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
@@ -107,8 +109,11 @@ class SqsTransport:
             ) -> None:
                 url = await queues.url_for(reply_to)
                 ttl = reply_expiry.granted_ttl(reply_ttl, o.max_reply_ttl)
-                attributes = reply_attributes(client_id, message, ttl=ttl) | dict(extra)
-                body, attributes = await claims.shrink(codec.encode(message), attributes)
+                body, attributes = await claims.shrink(
+                    codec.encode(message),
+                    reply_attributes(client_id, message, ttl=ttl) | dict(extra),
+                    bound_to=Binding(TO_CLIENT, client_id, reply_to),
+                )
                 sent_at = now_ms()
                 await queues.send(url, body, attributes)
                 tap.copy(url, body, attributes, sent_at_ms=sent_at)
@@ -127,9 +132,11 @@ class SqsTransport:
             reply_url = await queues.url_for(o.reply_queue, create=o.create_reply_queue)
 
             claims = o.claims
+            client_id = client_id or new_client_id()
+            bound_to = Binding(TO_SERVER, client_id, reply_url)
 
             async def send(body: str, attributes: dict[str, str]) -> None:
-                body, attributes = await claims.shrink(body, attributes)
+                body, attributes = await claims.shrink(body, attributes, bound_to=bound_to)
                 sent_at = now_ms()
                 await queues.send(request_url, body, attributes)
                 tap.copy(request_url, body, attributes, sent_at_ms=sent_at)
@@ -139,7 +146,7 @@ class SqsTransport:
                 send=send,
                 reply_url=reply_url,
                 reply_address=reply_url,
-                client_id=client_id or new_client_id(),
+                client_id=client_id,
                 wait_seconds=o.wait_seconds,
                 reply_ttl=o.reply_ttl,
                 claims=claims,

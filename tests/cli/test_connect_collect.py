@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
+import pytest
+
+from asyncmcp_cli import aws
+from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.cli.connect_support import connect, serving
-from tests.conftest import Queues
+from tests.conftest import Queues, wait_until
 from tests.servers import DEMO_STDIO
+from tests.testapp import ControlledApp
+from tests.transports.contract import running
 
 
 def test_a_request_waits_for_a_server_started_after_it_was_sent(queues: Queues, tmp_path: Path) -> None:
@@ -87,3 +96,33 @@ def test_collect_says_when_the_keep_time_has_run_out(queues: Queues) -> None:
     as_json = connect(queues, "collect", receipt, "--json")
     assert as_json.returncode == 8
     assert json.loads(as_json.stdout)["status"] == "expired"
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(120)
+async def test_a_large_answer_is_collected_from_the_configured_payload_bucket_only(queues: Queues) -> None:
+    bucket = f"asyncmcp-payloads-{uuid.uuid4().hex[:8]}"
+    s3 = aws.client("s3", queues.endpoint.settings)
+    s3.create_bucket(Bucket=bucket)
+    server = SqsTransport(
+        endpoint_url=queues.endpoint.url,
+        request_queue=queues.request,
+        reply_queue=queues.reply,
+        allow_reply=(queues.prefix + "*",),
+        payload_bucket=bucket,
+        wait_seconds=1,
+    )
+    fired = await anyio.to_thread.run_sync(lambda: connect(queues, "call", "big", "size=300000", "--no-wait"))
+    assert fired.returncode == 0, fired.stderr
+    receipt = fired.stdout.strip()
+    async with running(ControlledApp(), server):
+        await wait_until(lambda: s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 1, within=30)
+        unconfigured = await anyio.to_thread.run_sync(lambda: connect(queues, "collect", receipt))
+        collected = await anyio.to_thread.run_sync(
+            lambda: connect(queues, "collect", receipt, "-o", f"payload_bucket={bucket}")
+        )
+    assert unconfigured.returncode == 7, unconfigured.stderr  # no bucket here: the pointer is not followed
+    assert "claim check refused" in unconfigured.stderr
+    assert collected.returncode == 0, collected.stderr
+    assert collected.stdout == "x" * 300_000 + "\n"
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0  # collected: its object is gone

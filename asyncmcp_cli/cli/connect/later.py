@@ -170,7 +170,8 @@ def collect_reply(
         await check_reachable(settings, within=connect_timeout)
         patience = 0.0 if collected_here.collected_at(receipt) else wait  # no waiting for what was taken already
         with activity.running(f"waiting for the answer to {_what(receipt)}" if patience else "looking for the answer"):
-            return receipt, await collect(receipt, wait=patience, keep=keep)
+            bucket = _payload_bucket(options, receipt.transport)
+            return receipt, await collect(receipt, wait=patience, keep=keep, payload_bucket=bucket)
 
     receipt, collected = run(main)
     if collected.replies and not keep:
@@ -241,6 +242,13 @@ def _configured_aws(options: TransportOptions, transport: str) -> AwsSettings:
 
     settings = dataclasses.replace(options, transport=transport).settings()
     return AwsSettings(endpoint_url=settings.get("endpoint_url") or None, region=settings.get("region") or None)
+
+
+def _payload_bucket(options: TransportOptions, transport: str) -> str | None:
+    """The payload bucket configured here (``-o payload_bucket=``, the profile): large answers are read from it
+    only. A receipt never names one: it is not trusted."""
+    bucket = dataclasses.replace(options, transport=transport).settings().get("payload_bucket")
+    return str(bucket) if bucket else None
 
 
 def _what(receipt: Receipt) -> str:
