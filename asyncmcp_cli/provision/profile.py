@@ -33,8 +33,8 @@ def profile_for(name: str, plan: Plan, outcome: Outcome) -> Profile:
             "reply_queue": urls[client.reply_queue],
             "allow_reply": allow,
         }
-        if client.client_id:
-            section["client_id"] = client.client_id
+        if client.client_id_prefix:  # each client session takes a fresh id under it (see `plan`)
+            section["client_id_prefix"] = client.client_id_prefix
         transports["sns+sqs"] = section
     if outcome.bucket:  # large payloads go through it (both transports read `payload_bucket`)
         for section in transports.values():
