@@ -7,7 +7,9 @@ headers), so bodies stay plain MCP and any tool can read them:
 - ``CLIENT_ID``: which client session the message belongs to;
 - ``REPLY_TO``: where the server sends that client's messages (a queue URL, a
   topic ARN or a webhook URL);
-- ``METHOD``: the JSON-RPC method, if any, for filtering and inspection.
+- ``METHOD``: the JSON-RPC method, if any, for filtering and inspection;
+- ``reply_expiry.REPLY_TTL``: how long the client's answers should wait for it
+  (see `asyncmcp_cli.reply_expiry`).
 
 A client that cannot set attributes may put the same facts in the request's
 ``params._meta`` under ``META_CLIENT_ID`` / ``META_REPLY_TO``.
@@ -20,6 +22,8 @@ from typing import Any
 
 import mcp_types as types
 from mcp.shared.message import SessionMessage
+
+from asyncmcp_cli import reply_expiry
 
 CLIENT_ID = "asyncmcp-client-id"
 REPLY_TO = "asyncmcp-reply-to"
@@ -78,6 +82,8 @@ class Routing:
 
     client_id: str | None
     reply_to: str | None
+    reply_ttl: float | None = None
+    """Seconds the client asked its answers to wait for it (unchecked; the server clamps it)."""
 
 
 def routing_from(attributes: dict[str, str], message: types.JSONRPCMessage | None) -> Routing:
@@ -85,7 +91,8 @@ def routing_from(attributes: dict[str, str], message: types.JSONRPCMessage | Non
     meta = meta_of(message) if message is not None else {}
     client_id = attributes.get(CLIENT_ID) or _str_or_none(meta.get(META_CLIENT_ID))
     reply_to = attributes.get(REPLY_TO) or _str_or_none(meta.get(META_REPLY_TO))
-    return Routing(client_id=client_id, reply_to=reply_to)
+    reply_ttl = reply_expiry.parse_seconds(attributes.get(reply_expiry.REPLY_TTL))
+    return Routing(client_id=client_id, reply_to=reply_to, reply_ttl=reply_ttl)
 
 
 def error_reply(request_id: types.RequestId | None, code: int, text: str) -> types.JSONRPCError:

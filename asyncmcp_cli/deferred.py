@@ -16,13 +16,18 @@ under one client id never collide.
 
 A reply queue may be shared. `collect` takes only messages for its client id
 (and request id); every other message it meets while scanning is held for at
-most one scan and then made visible again at once, for its own client.
+most one scan and then made visible again at once, for its own client, unless
+it is past its expiry: then it is deleted (`reply_expiry`). A fired request
+declares how long its answer should wait (`keep_for`, a day by default); the
+receipt records it, so a collect that finds nothing long after can say that
+the answer may have expired.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -34,7 +39,7 @@ import mcp_types as types
 from mcp import Client
 from mcp.shared.message import SessionMessage
 
-from asyncmcp_cli import aws, codec, sns_envelope
+from asyncmcp_cli import aws, codec, reply_expiry, sns_envelope
 from asyncmcp_cli.client import ERAS
 from asyncmcp_cli.errors import ConfigurationError, TransportError
 from asyncmcp_cli.receipts import Receipt
@@ -89,6 +94,9 @@ class Collected:
 
     replies: list[Reply] = field(default_factory=list)
     notifications: list[types.JSONRPCNotification] = field(default_factory=list)
+    expired: bool = False
+    """Nothing found, and the receipt's keep time has run out since it was sent: if the
+    request was answered, its answer has expired (or the server never answered it)."""
 
 
 # -- firing -------------------------------------------------------------------
@@ -100,8 +108,12 @@ async def fire(
     *,
     client_id: str | None = None,
     name: str | None = None,
+    keep_for: float = reply_expiry.DEFAULT_KEEP_SECONDS,
 ) -> Receipt:
-    """Send the request `ask` makes over `transport` without waiting for its answer."""
+    """Send the request `ask` makes over `transport` without waiting for its answer.
+
+    Its answer waits `keep_for` seconds on the reply queue once sent (within the
+    server's ceiling, a day unless its operator changed it)."""
     channel = _channel(transport)
     request = await sdk_request(ask)
     request = request.model_copy(update={"id": uuid.uuid4().hex[:16]})
@@ -109,7 +121,12 @@ async def fire(
     body = codec.encode(request)
 
     def routed(reply_address: str) -> dict[str, str]:
-        return {codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_address, codec.METHOD: request.method}
+        return {
+            codec.CLIENT_ID: client_id,
+            codec.REPLY_TO: reply_address,
+            codec.METHOD: request.method,
+            reply_expiry.REPLY_TTL: reply_expiry.declare(keep_for),
+        }
 
     queues = SqsQueues(channel.aws)
     async with queues.running():
@@ -137,6 +154,7 @@ async def fire(
         endpoint=channel.aws.resolved_endpoint,
         region=channel.aws.resolved_region,
         sent_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        keep_for=int(reply_expiry.declare(keep_for)),
     )
 
 
@@ -209,7 +227,19 @@ async def collect(receipt: Receipt, *, wait: float = 0.0, keep: bool = False) ->
         while True:
             await _scan(queues, url, receipt, collected, keep=keep)
             if collected.replies or anyio.current_time() >= deadline:
+                collected.expired = not collected.replies and _past_keep_time(receipt)
                 return collected
+
+
+def _past_keep_time(receipt: Receipt, now: float | None = None) -> bool:
+    """Whether the keep time has run out even for an answer sent the moment the request was."""
+    if receipt.keep_for is None or receipt.sent_at is None:
+        return False
+    try:
+        sent = datetime.datetime.fromisoformat(receipt.sent_at).timestamp()
+    except (TypeError, ValueError):
+        return False
+    return (time.time() if now is None else now) > sent + receipt.keep_for
 
 
 async def _scan(queues: SqsQueues, url: str, receipt: Receipt, collected: Collected, *, keep: bool) -> None:
@@ -248,7 +278,10 @@ async def _take(
     """Keep `received` if it is ours; False when it belongs to someone else."""
     body, attributes = COLLECTABLE[receipt.transport](received)
     if attributes.get(codec.CLIENT_ID) != receipt.client_id:
-        return False
+        if not reply_expiry.is_expired(attributes):
+            return False
+        await queues.delete(url, received.receipt_handle)  # another client's, expired: nobody will take it
+        return True
     try:
         message = codec.decode(body)
     except codec.DecodeError:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from asyncmcp_cli import aws
+from asyncmcp_cli import aws, moto_fifo
 from asyncmcp_cli.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ def local_endpoint(host: str = "127.0.0.1", port: int = 0) -> Iterator[LocalEndp
         raise RuntimeError("the embedded endpoint needs moto[server]: pip install 'moto[server]'") from exc
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
+    moto_fifo.apply()  # FIFO groups freed on delete, as on SQS; otherwise ~20 s per FIFO call
     if port:
         _check_free(host, port)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
@@ -76,14 +77,15 @@ def _check_free(host: str, port: int) -> None:
 
 
 @contextmanager
-def local_endpoint_process(host: str = "127.0.0.1") -> Iterator[LocalEndpoint]:
+def local_endpoint_process(host: str = "127.0.0.1", *, corrected: bool = True) -> Iterator[LocalEndpoint]:
     """moto's server in a child process on a free port: for measurements, so that it
-    does not share the measuring process's interpreter lock."""
+    does not share the measuring process's interpreter lock. `corrected=False` runs moto
+    as it ships, without the FIFO correction of `moto_fifo` (to measure what it changes)."""
     with socket.socket() as probe:
         probe.bind((host, 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+        [sys.executable, "-m", "asyncmcp_cli.moto_fifo" if corrected else "moto.server", "-H", host, "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -23,8 +23,9 @@ def anyio_backend() -> str:
 
 @pytest.fixture(autouse=True)
 def isolated_profiles(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep every test (and the CLI subprocesses it starts) away from the user's own asyncmcp profiles."""
+    """Keep every test (and the CLI subprocesses it starts) away from the user's own asyncmcp profiles and state."""
     monkeypatch.setenv("ASYNCMCP_CONFIG_DIR", str(tmp_path_factory.mktemp("asyncmcp-config")))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("asyncmcp-state")))
     monkeypatch.delenv("ASYNCMCP_PROFILE", raising=False)
 
 

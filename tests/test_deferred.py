@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
+import time
+
 import anyio
 import mcp_types as types
 import pytest
 from mcp_types import PROTOCOL_VERSION_META_KEY
 
-from asyncmcp_cli import codec
+from asyncmcp_cli import codec, reply_expiry
 from asyncmcp_cli.deferred import collect, fire, sdk_request
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.receipts import Receipt
@@ -154,3 +157,41 @@ async def test_an_error_answer_is_reported_as_such(queues: Queues) -> None:
 async def test_only_queue_transports_can_fire() -> None:
     with pytest.raises(ConfigurationError, match="needs a queue transport"):
         await fire(MemoryTransport("deferred-test"), echo("x"))
+
+
+async def test_a_fired_answer_is_kept_as_long_as_the_request_asked(queues: Queues) -> None:
+    transport = sqs_transport(queues)
+    receipt = await fire(transport, echo("kept"), keep_for=600)
+    assert receipt.keep_for == 600 and Receipt.parse(receipt.encode()).keep_for == 600
+    before = time.time()
+    async with running(ControlledApp(), transport):
+        await wait_until(lambda: queues.counts(queues.reply_url)[0] == 1, within=20)
+    (message,) = queues.sqs.receive_message(QueueUrl=queues.reply_url, MessageAttributeNames=["All"])["Messages"]
+    expires = float(message["MessageAttributes"][reply_expiry.EXPIRES_AT]["StringValue"])
+    assert before + 599 <= expires <= time.time() + 601
+
+
+async def test_collect_deletes_other_clients_expired_answers_and_says_when_its_own_has_expired(
+    queues: Queues,
+) -> None:
+    expired = {reply_expiry.EXPIRES_AT: {"DataType": "String", "StringValue": str(int(time.time()) - 1)}}
+    for owner in ("gone", "me"):
+        queues.sqs.send_message(
+            QueueUrl=queues.reply_url,
+            MessageBody=response("r0", "stale"),
+            MessageAttributes={codec.CLIENT_ID: {"DataType": "String", "StringValue": owner}} | expired,
+        )
+    an_hour_ago = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)).isoformat()
+    lapsed = Receipt(
+        "sqs", queues.reply_url, "me", "r1", endpoint=queues.endpoint.url, sent_at=an_hour_ago, keep_for=60
+    )
+    collected = await collect(lapsed)
+    assert (collected.replies, collected.expired) == ([], True)
+    assert queues.counts(queues.reply_url) == (
+        1,
+        0,
+    )  # the other client's expired answer is gone; ours-but-other-id stays
+    recent = Receipt(
+        "sqs", queues.reply_url, "me", "r1", endpoint=queues.endpoint.url, sent_at=an_hour_ago, keep_for=7200
+    )
+    assert (await collect(recent)).expired is False

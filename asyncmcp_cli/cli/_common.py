@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from asyncmcp_cli import errors
+from asyncmcp_cli import errors, safe_text
 from asyncmcp_cli._groups import single_errors
 
 T = TypeVar("T")
@@ -38,6 +38,8 @@ class ExitCode(IntEnum):
     PROTOCOL = 6
     PENDING = 7
     """`connect collect`: the answer is not on the reply queue yet."""
+    EXPIRED = 8
+    """`connect collect`: not there, and its keep time has run out: it expired (or was never answered)."""
     INTERRUPTED = 130
     """Ctrl-C (the running request was cancelled)."""
 
@@ -61,7 +63,8 @@ def exit_code_for(exc: BaseException) -> ExitCode:
 
 
 def fail(message: str, code: ExitCode) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """One line on stderr and the exit to raise. `message` may quote what a server or a message said."""
+    err_console.print(f"[bold red]error:[/] {safe_text.markup(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(int(code))
 
 
@@ -82,8 +85,15 @@ def run(main: Callable[[], Awaitable[T]]) -> T:
 
 
 def setup_logging(level: str) -> None:
+    """Log to stderr through Rich; messages (and tracebacks) with control characters escaped.
+
+    A logged value may be anything a queue or a server handed over: escaping
+    happens in the formatter, so every log call is covered, not only the ones
+    that remembered to.
+    """
     handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
-    logging.basicConfig(level=level.upper(), format="%(message)s", datefmt="[%X]", handlers=[handler], force=True)
+    handler.setFormatter(safe_text.EscapingFormatter("%(message)s", datefmt="[%X]"))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "mcp", "httpx", "httpcore", "httpx2", "uvicorn"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli._common import (
     LogLevel,
     TransportOptions,
@@ -155,7 +156,8 @@ def serve(
 
         def ready() -> None:
             described = ", ".join(f"{k}={v}" for k, v in transport.describe().items())  # after binding: real port
-            err_console.print(f"[green]serving[/] {server.name} · {described} · Ctrl-C to stop", highlight=False)
+            name = safe_text.markup(server.name)  # an upstream server names itself
+            err_console.print(f"[green]serving[/] {name} · {described} · Ctrl-C to stop", highlight=False)
 
         await serve_until_signalled(server, transport, grace_seconds=grace_period, on_ready=ready)
 

@@ -10,7 +10,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli._common import JsonFlag, LogLevel, console, err_console, print_json, run, setup_logging
+from asyncmcp_cli.reply_expiry import ORPHAN_RECEIVE_COUNT
 
 _KIND_STYLES = {"request": "cyan", "notification": "blue", "response": "green", "error": "red", "invalid": "bold red"}
 _COLUMNS = (  # (header, width, min width): on a narrow terminal the names shrink first
@@ -63,7 +65,14 @@ def tail(
     consume: Annotated[
         bool, typer.Option("--consume", help="Delete the messages shown (default: give them back at once).")
     ] = False,
-    raw: Annotated[bool, typer.Option("--raw", help="Print message bodies exactly as they are on the queue.")] = False,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="Print message bodies exactly as they are on the queue, control characters included "
+            "(elsewhere they are shown escaped).",
+        ),
+    ] = False,
     json_output: JsonFlag = False,
     method: Annotated[
         list[str] | None, typer.Option("--method", help="Only this JSON-RPC method (glob; repeatable).")
@@ -74,7 +83,11 @@ def tail(
     ] = None,
     redrive: Annotated[
         bool,
-        typer.Option("--redrive", help="Move the messages of a dead-letter queue (e.g. `tail dlq --redrive`) back."),
+        typer.Option(
+            "--redrive",
+            help="Move the messages a dead-letter queue holds now (e.g. `tail dlq --redrive`) back, each once "
+            "(at most --count); prints how many, also on Ctrl-C.",
+        ),
     ] = False,
     to: Annotated[
         str | None, typer.Option("--to", help="With --redrive: the queue to move them to. [default: their source]")
@@ -99,6 +112,7 @@ def tail(
     from asyncmcp_cli import aws, inspect, profiles
 
     setup_logging(log_level)
+    progress = inspect.RedriveProgress()
 
     async def main() -> None:
         chosen = profiles.load(profile)
@@ -108,7 +122,8 @@ def tail(
         )
         roles = chosen.roles if chosen else {}
         if redrive:
-            await _redrive(settings, inspect.queues_for(queues or ["dlq"], roles), to, count, json_output)
+            targets = inspect.queues_for(queues or ["dlq"], roles)
+            await _redrive(settings, targets, to, count, json_output, progress)
             return
         targets = inspect.queues_for(queues or [], roles, pair=pair)
         options = inspect.TailOptions(
@@ -124,16 +139,26 @@ def tail(
         summary = await inspect.tail(settings, targets, options, view.show, on_start=view.start(consume))
         view.finish(summary)
 
-    run(main)
+    try:
+        run(main)
+    except typer.Exit as stop:
+        if redrive and stop.exit_code == 130:  # Ctrl-C: still say what was moved
+            _report_redrive(progress.result(), json_output, interrupted=True)
+        raise
 
 
-async def _redrive(settings: Any, targets: list[str], to: str | None, limit: int | None, as_json: bool) -> None:
+async def _redrive(
+    settings: Any, targets: list[str], to: str | None, limit: int | None, as_json: bool, progress: Any
+) -> None:
     from asyncmcp_cli.errors import ConfigurationError
     from asyncmcp_cli.inspect import redrive
 
     if len(targets) != 1:
         raise ConfigurationError("--redrive takes one dead-letter queue")
-    result = await redrive(settings, targets[0], to=to, limit=limit)
+    _report_redrive(await redrive(settings, targets[0], to=to, limit=limit, progress=progress), as_json)
+
+
+def _report_redrive(result: Any, as_json: bool, *, interrupted: bool = False) -> None:
     if as_json:
         print_json(
             {
@@ -142,7 +167,15 @@ async def _redrive(settings: Any, targets: list[str], to: str | None, limit: int
                 "moved": result.moved,
                 "failed": result.failed,
                 "problem": result.problem,
+                "interrupted": interrupted,
             }
+        )
+        return
+    if interrupted:
+        where = f" back to {result.source}" if result.source else ""
+        console.print(
+            f"interrupted: moved {result.moved} message(s) from {result.dlq or 'the dead-letter queue'}{where}",
+            highlight=False,
         )
         return
     if result.moved or result.failed:
@@ -204,7 +237,13 @@ class _View:
         if not self.streaming and summary.shown:
             console.print(self.table)
         consumed = f", {summary.consumed} consumed" if summary.consumed else ""
-        err_console.print(f"{summary.shown} message(s) shown{consumed}", highlight=False)
+        orphaned = (
+            f", {summary.orphaned} orphaned (expired, or received {ORPHAN_RECEIVE_COUNT}+ times: no client is "
+            "taking them)"
+            if summary.orphaned
+            else ""
+        )
+        err_console.print(f"{summary.shown} message(s) shown{consumed}{orphaned}", highlight=False)
 
 
 def _table(*, header: bool) -> Table:
@@ -233,19 +272,22 @@ def _cells(observed: Any) -> list[Text]:
     method = observed.method or (f"↳ {observed.paired_method}" if observed.paired_method else "")
     if observed.kind == "invalid":
         preview = observed.raw_body.replace("\n", " ")
-        note = Text(f"({observed.problem}) {preview}", style="red")
+        note = safe_text.text(f"({observed.problem}) {preview}", style="red")
     elif observed.latency_ms is not None:
         note = Text(f"+{observed.latency_ms} ms")
     else:
         note = Text("via SNS" if observed.topic_arn else "", style="dim")
-    receives = Text(str(observed.receive_count), style="yellow" if observed.receive_count > 1 else "")
+    receives = Text(
+        str(observed.receive_count),
+        style="red" if observed.orphaned else "yellow" if observed.receive_count > 1 else "",
+    )
     return [
         Text(sent, style="dim"),
-        Text(observed.queue),
+        safe_text.text(observed.queue),
         Text(observed.kind, style=_KIND_STYLES.get(observed.kind, "")),
-        Text(method),
-        Text("" if observed.id is None else str(observed.id)),
-        Text(observed.client_id or ""),
+        safe_text.text(method),  # method, id and client id are what the message says: untrusted
+        safe_text.text("" if observed.id is None else observed.id),
+        safe_text.text(observed.client_id or ""),
         Text(_size(observed.size)),
         receives,
         note,

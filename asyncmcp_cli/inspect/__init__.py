@@ -10,7 +10,7 @@ from __future__ import annotations
 from asyncmcp_cli.inspect.addresses import PAIRED_ROLES, ROLES, queues_for
 from asyncmcp_cli.inspect.decode import Observed, decode
 from asyncmcp_cli.inspect.pairing import Pairer
-from asyncmcp_cli.inspect.redrive import RedriveResult, redrive
+from asyncmcp_cli.inspect.redrive import RedriveProgress, RedriveResult, redrive
 from asyncmcp_cli.inspect.tail import QueueInfo, TailOptions, TailSummary, tail
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Observed",
     "Pairer",
     "QueueInfo",
+    "RedriveProgress",
     "RedriveResult",
     "TailOptions",
     "TailSummary",

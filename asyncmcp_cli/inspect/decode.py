@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from asyncmcp_cli import codec, sns_envelope
+from asyncmcp_cli import codec, reply_expiry, sns_envelope
 from asyncmcp_cli.sqs_queues import Received, queue_name_of
 
 KINDS = ("request", "notification", "response", "error", "invalid")
@@ -47,6 +47,10 @@ class Observed:
     """For a response: the method of the request it answers, when that request was seen."""
     latency_ms: int | None = None
     """For a response: time from its request being sent to it being sent."""
+    expires_at: float | None = None
+    """When nobody will collect it any more (epoch seconds; `reply_expiry`), if stamped."""
+    orphaned: bool = False
+    """Expired, or received so often that no live client is taking it."""
 
     @property
     def sent_at(self) -> datetime | None:
@@ -75,6 +79,8 @@ class Observed:
             "size": self.size,
             "receive_count": self.receive_count,
             "latency_ms": self.latency_ms,
+            "expires_at": self.expires_at,
+            "orphaned": self.orphaned,
             "topic_arn": self.topic_arn,
             "problem": self.problem,
             "attributes": self.attributes,
@@ -104,6 +110,8 @@ def decode(received: Received) -> Observed:
         attributes=attributes,
         topic_arn=envelope.topic_arn if envelope else None,
         problem=problem,
+        expires_at=reply_expiry.expires_at(attributes),
+        orphaned=reply_expiry.is_orphaned(attributes, received.receive_count),
     )
 
 

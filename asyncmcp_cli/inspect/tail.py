@@ -82,6 +82,8 @@ class TailSummary:
     queues: list[QueueInfo] = field(default_factory=list)
     shown: int = 0
     consumed: int = 0
+    orphaned: int = 0
+    """Of those shown: expired, or received so often that no live client is taking them."""
     stopped_by: str = "end"
     """Why it stopped: ``end`` (snapshot done), ``count`` or ``timeout``."""
 
@@ -198,6 +200,7 @@ class _Session:
             return
         self.emit(observed)
         self.summary.shown += 1
+        self.summary.orphaned += observed.orphaned
         if self.options.consume:
             await self.sqs.delete(received.queue_url, received.receipt_handle)
             held.remove(received)

@@ -117,6 +117,8 @@ class _Worker(Lookups):
         wanted: dict[str, str] = {}
         if queue.dlq:
             wanted["RedrivePolicy"] = policies.redrive_policy(self.queue_arn(queue.dlq), queue.max_receive_count)
+        if queue.retention_seconds:
+            wanted["MessageRetentionPeriod"] = str(queue.retention_seconds)
         url = self.queue_url(queue.name)
         created = changed = False
         if url is None:
@@ -126,12 +128,16 @@ class _Worker(Lookups):
             created = owned = True
         else:
             owned = tagged_for(self.queue_tags(url), self.profile)
-            current = call(self.sqs.get_queue_attributes, QueueUrl=url, AttributeNames=["RedrivePolicy"])
-            if not policies.same_redrive(
-                current.get("Attributes", {}).get("RedrivePolicy"), wanted.get("RedrivePolicy")
-            ):
+            current = call(
+                self.sqs.get_queue_attributes, QueueUrl=url, AttributeNames=["RedrivePolicy", "MessageRetentionPeriod"]
+            ).get("Attributes", {})
+            if not policies.same_redrive(current.get("RedrivePolicy"), wanted.get("RedrivePolicy")):
                 redrive = wanted.get("RedrivePolicy", "")
                 call(self.sqs.set_queue_attributes, QueueUrl=url, Attributes={"RedrivePolicy": redrive})
+                changed = True
+            retention = wanted.get("MessageRetentionPeriod")
+            if retention and current.get("MessageRetentionPeriod") != retention:
+                call(self.sqs.set_queue_attributes, QueueUrl=url, Attributes={"MessageRetentionPeriod": retention})
                 changed = True
         self.outcome.queue_urls[queue.name] = url
         action = _action(created=created, changed=changed, owned=owned)

@@ -37,6 +37,7 @@ from typing import Literal
 
 from asyncmcp_cli.codec import CLIENT_ID
 from asyncmcp_cli.errors import ConfigurationError
+from asyncmcp_cli.reply_expiry import REPLY_RETENTION_SECONDS
 
 TRANSPORTS = ("sqs", "sns+sqs")
 SnsReplies = Literal["shared", "topic"]
@@ -82,6 +83,8 @@ class Queue:
     role: str | None = None
     dlq: str | None = None
     max_receive_count: int = 0
+    retention_seconds: int | None = None
+    """MessageRetentionPeriod; reply queues get one, the outer bound on answers nobody collects."""
     kind: str = field(default="queue", init=False)
 
     @property
@@ -92,6 +95,8 @@ class Queue:
         parts = ["FIFO"] if self.fifo else []
         if self.dlq:
             parts.append(f"DLQ {self.dlq} after {self.max_receive_count} receives")
+        if self.retention_seconds:
+            parts.append(f"messages kept {self.retention_seconds // 3600} h at most")
         return ", ".join(parts)
 
 
@@ -191,7 +196,7 @@ def build_plan(spec: Spec) -> Plan:
 
     if "sqs" in spec.transports:
         with_dlq(name("requests"), "requests", "dlq")
-        resources.append(Queue(name("replies"), role="replies"))
+        resources.append(Queue(name("replies"), role="replies", retention_seconds=REPLY_RETENTION_SECONDS))
 
     servers: list[str] = []
     clients: list[ClientRoute] = []
@@ -213,7 +218,8 @@ def build_plan(spec: Spec) -> Plan:
                 resources.append(Topic(topic, role="reply-topic" if index == 1 else None))
             queue = name("sns-replies", index)
             id_prefix = f"{spec.prefix}-client-{index}." if shared else None
-            resources.append(Queue(queue, role="sns-replies" if index == 1 else f"sns-replies-{index}"))
+            role = "sns-replies" if index == 1 else f"sns-replies-{index}"
+            resources.append(Queue(queue, role=role, retention_seconds=REPLY_RETENTION_SECONDS))
             resources.append(Subscription(topic, queue, spec.raw_delivery, client_id_prefix=id_prefix))
             clients.append(ClientRoute(id_prefix, topic, queue))
 

@@ -52,6 +52,8 @@ class _Client:
     reply_to: str
     sender: str | None
     to_session: MemoryObjectSendStream[SessionMessage | Exception]
+    reply_ttl: float | None = None
+    """What the client last declared; used for messages that answer no particular request."""
     refusal_logged: bool = False
     last_active: float = field(default_factory=time.monotonic)
     in_flight: dict[types.RequestId, list[Inbound]] = field(default_factory=dict)
@@ -143,7 +145,7 @@ class SessionHub:
             return
         if not self._admits(routing.reply_to):
             logger.warning(
-                "refusing reply address %r from client %s: not admitted by the allow-list; nothing sent",
+                "refusing reply address %r from client %r: malformed or not admitted by the allow-list; nothing sent",
                 routing.reply_to,
                 routing.client_id,
             )
@@ -205,7 +207,7 @@ class SessionHub:
     async def _answer_and_dead_letter(self, inbound: Inbound, error: types.JSONRPCMessage) -> None:
         routing = inbound.routing
         assert routing.reply_to is not None and routing.client_id is not None
-        await self._replies.send(routing.reply_to, routing.client_id, error)
+        await self._replies.send(routing.reply_to, routing.client_id, error, reply_ttl=routing.reply_ttl)
         await settle(inbound.dead_letter)
 
     async def _deliver_request(self, inbound: Inbound, message: types.JSONRPCMessage, routing: codec.Routing) -> None:
@@ -301,7 +303,7 @@ class SessionHub:
         """
         routing = inbound.routing
         assert routing.reply_to is not None and routing.client_id is not None
-        sent = await self._replies.send(routing.reply_to, routing.client_id, response)
+        sent = await self._replies.send(routing.reply_to, routing.client_id, response, reply_ttl=routing.reply_ttl)
         if sent is Sent.SENT:
             await settle(inbound.ack)
         elif sent is Sent.UNREACHABLE or self._keeps_failing(inbound):
@@ -322,10 +324,11 @@ class SessionHub:
         assert client_id is not None and reply_to is not None
         client = self._clients.get(client_id)
         if client is not None:
+            client.reply_ttl = inbound.routing.reply_ttl
             return client
         to_session, session_reads = anyio.create_memory_object_stream[SessionMessage | Exception](_SESSION_BUFFER)
         session_writes, from_session = anyio.create_memory_object_stream[SessionMessage](0)
-        client = _Client(client_id, reply_to, inbound.sender, to_session)
+        client = _Client(client_id, reply_to, inbound.sender, to_session, inbound.routing.reply_ttl)
         self._clients[client_id] = client
         assert self._tg is not None, "SessionHub used outside running()"
         self._tg.start_soon(self._route_replies, client, from_session)
@@ -351,11 +354,12 @@ class SessionHub:
             )
             return
         if not codec.is_reply(message):
-            await self._replies.send(client.reply_to, client.client_id, message)
+            await self._replies.send(client.reply_to, client.client_id, message, reply_ttl=client.reply_ttl)
             return
         inbounds = client.in_flight.get(codec.request_id_of(message), [])  # type: ignore[arg-type]
         await self._remember(inbounds, message)
-        sent = await self._replies.send(client.reply_to, client.client_id, message)
+        reply_ttl = inbounds[0].routing.reply_ttl if inbounds else client.reply_ttl
+        sent = await self._replies.send(client.reply_to, client.client_id, message, reply_ttl=reply_ttl)
         client.last_active = time.monotonic()
         inbounds = client.in_flight.pop(codec.request_id_of(message), [])  # type: ignore[arg-type]
         for inbound in inbounds:

@@ -113,7 +113,9 @@ class MemoryTransport:
     @asynccontextmanager
     async def _listening(self, network: _Network) -> AsyncIterator[_MemoryListener]:
 
-        async def send_reply(reply_to: str, client_id: str, message: types.JSONRPCMessage) -> None:
+        async def send_reply(
+            reply_to: str, client_id: str, message: types.JSONRPCMessage, *, reply_ttl: float | None = None
+        ) -> None:  # nothing waits on a queue here, so there is nothing to expire
             inbox = network.inboxes.get(reply_to)
             if inbox is None:
                 raise TransportError(f"no client at {reply_to}")

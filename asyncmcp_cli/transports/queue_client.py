@@ -5,9 +5,12 @@ Shared by the SQS and SNS+SQS transports; they differ in how a request is sent
 
 The reply queue is durable and named: a client may share it with others (each
 message names its client id) and may leave and come back. Messages for another
-client id are left for that client; responses for ids this client is not
-waiting for (duplicates, stale answers) are deleted and ignored. Clients of one
-process that read the same reply queue share their polls (`reply_demux`).
+client id are left for that client, hidden a little longer each time they come
+back, and deleted once past their expiry (`reply_expiry`: their client is gone);
+responses for ids this client is not waiting for (duplicates, stale answers) are
+deleted and ignored. Each request declares how long its answers should wait
+(`reply_ttl`). Clients of one process that read the same reply queue share
+their polls (`reply_demux`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import mcp_types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import SessionMessage
 
-from asyncmcp_cli import codec
+from asyncmcp_cli import codec, reply_expiry
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
 from asyncmcp_cli.payloads import ClaimCheck, Cleanup, nothing
 from asyncmcp_cli.sqs_queues import Received, SqsQueues
@@ -39,9 +42,6 @@ SendRequest = Callable[[str, dict[str, str]], Awaitable[None]]
 
 SEND_RETRY_SECONDS = 60.0
 """How long a client keeps retrying a send while the endpoint is unreachable."""
-
-FOREIGN_RETRY_SECONDS = 1
-"""How long a message for another client stays hidden from us before it is offered again."""
 
 REPLY_VISIBILITY_SECONDS = 2
 """Visibility timeout of received replies. A reply is deleted as soon as it is read, so
@@ -62,6 +62,7 @@ async def queue_client_streams(
     reply_address: str,
     client_id: str,
     wait_seconds: int = 20,
+    reply_ttl: float = reply_expiry.DEFAULT_LIVE_TTL,
     unwrap: Unwrap = plain,
     claims: ClaimCheck | None = None,
 ) -> AsyncIterator[TransportStreams]:
@@ -69,7 +70,11 @@ async def queue_client_streams(
     read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
     write_stream, write_reader = anyio.create_memory_object_stream[SessionMessage](0)
     waiting: set[types.RequestId] = set()
-    attributes = {codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_address}
+    attributes = {
+        codec.CLIENT_ID: client_id,
+        codec.REPLY_TO: reply_address,
+        reply_expiry.REPLY_TTL: reply_expiry.declare(reply_ttl),
+    }
 
     async def send_one(message: types.JSONRPCMessage) -> None:
         rid = codec.request_id_of(message) if codec.is_request(message) else None
@@ -128,7 +133,7 @@ async def queue_client_streams(
                     owner = attrs.get(codec.CLIENT_ID)
                     if owner is not None and owner != client_id:
                         if not shared.hand_over(owner, received):
-                            tg.start_soon(_hide, queues, reply_url, received.receipt_handle)
+                            tg.start_soon(_leave_or_drop, queues, reply_url, received, attrs)
                         continue
                     await consume(tg, received, body, attrs)
 
@@ -185,11 +190,17 @@ async def _delete(queues: SqsQueues, url: str, receipt: str, cleanup: Cleanup = 
     await cleanup()
 
 
-async def _hide(queues: SqsQueues, url: str, receipt: str) -> None:
+async def _leave_or_drop(queues: SqsQueues, url: str, received: Received, attrs: dict[str, str]) -> None:
+    """Another client's message: delete it once expired (nobody will take it), else hide it for a while."""
     try:
-        await queues.change_visibility(url, receipt, FOREIGN_RETRY_SECONDS)
+        if reply_expiry.is_expired(attrs):
+            logger.debug("deleting an expired message for client %s", attrs.get(codec.CLIENT_ID))
+            await queues.delete(url, received.receipt_handle, lazy=True)
+        else:
+            hide = reply_expiry.hide_seconds(received.receive_count, attrs, sent_at_ms=received.sent_at_ms)
+            await queues.change_visibility(url, received.receipt_handle, hide)
     except AsyncMCPError as exc:
-        logger.debug("could not hand back another client's message (%s)", exc)
+        logger.debug("could not leave or drop another client's message (%s)", exc)
 
 
 def _close_all(

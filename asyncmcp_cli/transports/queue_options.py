@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import mcp_types as types
 
-from asyncmcp_cli import aws, codec
+from asyncmcp_cli import aws, codec, reply_expiry
 from asyncmcp_cli.payloads import DEFAULT_THRESHOLD, ClaimCheck
 from asyncmcp_cli.results import DEFAULT_TTL_SECONDS
 from asyncmcp_cli.transports.queue_listener import PollSettings
@@ -34,6 +34,10 @@ class QueueTransportOptions:
     max_receive_count: int = 5
     payload_bucket: str | None = None
     payload_threshold: int = DEFAULT_THRESHOLD
+    reply_ttl: float = reply_expiry.DEFAULT_LIVE_TTL
+    """Client: how long its answers should wait for it on the reply queue after they are sent."""
+    max_reply_ttl: float = reply_expiry.DEFAULT_MAX_REPLY_TTL
+    """Server: the most it grants a client's `reply_ttl` (and what it grants when none is declared)."""
 
     @property
     def aws(self) -> aws.AwsSettings:
@@ -57,9 +61,9 @@ class QueueTransportOptions:
         )
 
 
-def reply_attributes(client_id: str, message: types.JSONRPCMessage) -> dict[str, str]:
-    """The attributes a server puts on a message to a client."""
-    attributes = {codec.CLIENT_ID: client_id}
+def reply_attributes(client_id: str, message: types.JSONRPCMessage, *, ttl: float) -> dict[str, str]:
+    """The attributes a server puts on a message to a client; it expires `ttl` seconds from now."""
+    attributes = {codec.CLIENT_ID: client_id, reply_expiry.EXPIRES_AT: reply_expiry.stamp(ttl)}
     if method := codec.method_of(message):
         attributes[codec.METHOD] = method
     return attributes

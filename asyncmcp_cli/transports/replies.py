@@ -22,7 +22,8 @@ import enum
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from typing import Protocol
 
 import anyio
 import mcp_types as types
@@ -32,8 +33,19 @@ from asyncmcp_cli.errors import DestinationUnreachableError, PayloadTooLargeErro
 
 logger = logging.getLogger(__name__)
 
-ReplySender = Callable[[str, str, types.JSONRPCMessage], Awaitable[None]]
-"""send(reply_to, client_id, message): put one message on the client's reply channel."""
+
+class ReplySender(Protocol):
+    """send(reply_to, client_id, message, reply_ttl=...): put one message on the client's reply channel.
+
+    `reply_ttl` is how long the client asked its answers to wait for it (None:
+    it did not say); channels whose messages wait on a queue stamp an expiry
+    from it (`asyncmcp_cli.reply_expiry`), the others ignore it.
+    """
+
+    def __call__(
+        self, reply_to: str, client_id: str, message: types.JSONRPCMessage, *, reply_ttl: float | None = None
+    ) -> Awaitable[None]: ...
+
 
 RETRY_SECONDS = 60.0
 UNREACHABLE_DELAYS = (0.25, 0.5, 1.0)
@@ -77,7 +89,9 @@ class Replies:
         del self._unreachable[reply_to]
         return False
 
-    async def send(self, reply_to: str, client_id: str, message: types.JSONRPCMessage) -> Sent:
+    async def send(
+        self, reply_to: str, client_id: str, message: types.JSONRPCMessage, *, reply_ttl: float | None = None
+    ) -> Sent:
         """Send one message, retrying as its failures deserve; never raises a channel error."""
         if self.known_unreachable(reply_to):
             logger.debug("not sending to %s for client %s: known to be unreachable", reply_to, client_id)
@@ -87,7 +101,7 @@ class Replies:
         unreachable_tries = iter(UNREACHABLE_DELAYS)
         while True:
             try:
-                await self._send(reply_to, client_id, message)
+                await self._send(reply_to, client_id, message, reply_ttl=reply_ttl)
                 return Sent.SENT
             except PayloadTooLargeError as exc:
                 if not codec.is_reply(message):

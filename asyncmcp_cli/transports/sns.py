@@ -39,7 +39,8 @@ Options (URL query keys, `SnsOptions` fields, ``-o KEY=VALUE``):
   reply topic, or its filter policy would not pass this client's id (exact ids and prefixes are understood);
 - ``visibility_timeout`` (30), ``max_in_flight`` (64), ``wait_seconds`` (20), ``result_cache``,
   ``result_ttl``, ``dead_letter_queue``, ``max_receive_count`` (5), ``payload_bucket``,
-  ``payload_threshold``: as for ``sqs`` (the server side is the same queue listener);
+  ``payload_threshold``, ``reply_ttl`` (120), ``max_reply_ttl`` (86400): as for ``sqs`` (the server
+  side is the same queue listener);
 - ``endpoint_url`` / ``region``: AWS endpoint (also ``AWS_ENDPOINT_URL`` / ``AWS_REGION``).
 """
 
@@ -53,7 +54,7 @@ from typing import Any
 
 import mcp_types as types
 
-from asyncmcp_cli import aws, codec, sns_envelope
+from asyncmcp_cli import aws, codec, reply_expiry, sns_envelope
 from asyncmcp_cli.allowlist import AllowList
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.options import options_from, query_options
@@ -119,8 +120,13 @@ class SnsSqsTransport:
             def admits(reply_to: str) -> bool:
                 return is_topic_arn(reply_to) and allow.admits(reply_to)
 
-            async def send_reply(reply_to: str, client_id: str, message: types.JSONRPCMessage) -> None:
-                body, attributes = await claims.shrink(codec.encode(message), reply_attributes(client_id, message))
+            async def send_reply(
+                reply_to: str, client_id: str, message: types.JSONRPCMessage, *, reply_ttl: float | None = None
+            ) -> None:
+                ttl = reply_expiry.granted_ttl(reply_ttl, o.max_reply_ttl)
+                body, attributes = await claims.shrink(
+                    codec.encode(message), reply_attributes(client_id, message, ttl=ttl)
+                )
                 await topics.publish(reply_to, body, attributes, group_id=client_id)
 
             async with listening(
@@ -179,6 +185,7 @@ class SnsSqsTransport:
                 reply_address=reply_arn,
                 client_id=client_id,
                 wait_seconds=o.wait_seconds,
+                reply_ttl=o.reply_ttl,
                 unwrap=sns_envelope.unwrap,
                 claims=claims,
             ) as streams:

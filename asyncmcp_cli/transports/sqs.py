@@ -23,6 +23,9 @@ query keys, `SqsOptions` fields, CLI flags):
 - ``payload_bucket`` / ``payload_threshold`` (default 262144 bytes): messages over the
   threshold travel through this S3 bucket; without a bucket they are refused with a
   JSON-RPC error naming the limit;
+- ``reply_ttl`` (s, default 120): how long this client's answers wait for it on the reply queue
+  once sent; after that any reader of the queue deletes them (`asyncmcp_cli.reply_expiry`);
+- ``max_reply_ttl`` (s, default 86400): the server's ceiling on a client's ``reply_ttl``;
 - ``endpoint_url`` / ``region``: AWS endpoint (also ``AWS_ENDPOINT_URL`` / ``AWS_REGION``).
 
 FIFO queues (names ending in ``.fifo``) work too: each client's messages form one
@@ -39,7 +42,7 @@ from typing import Any
 
 import mcp_types as types
 
-from asyncmcp_cli import codec
+from asyncmcp_cli import codec, reply_expiry
 from asyncmcp_cli.allowlist import AllowList
 from asyncmcp_cli.options import options_from, query_options
 from asyncmcp_cli.sqs_queues import SqsQueues
@@ -91,9 +94,14 @@ class SqsTransport:
             allow = AllowList.of(o.allow_reply, home=request_url)
             claims = o.claims
 
-            async def send_reply(reply_to: str, client_id: str, message: types.JSONRPCMessage) -> None:
+            async def send_reply(
+                reply_to: str, client_id: str, message: types.JSONRPCMessage, *, reply_ttl: float | None = None
+            ) -> None:
                 url = await queues.url_for(reply_to)
-                body, attributes = await claims.shrink(codec.encode(message), reply_attributes(client_id, message))
+                ttl = reply_expiry.granted_ttl(reply_ttl, o.max_reply_ttl)
+                body, attributes = await claims.shrink(
+                    codec.encode(message), reply_attributes(client_id, message, ttl=ttl)
+                )
                 await queues.send(url, body, attributes)
 
             async with listening(
@@ -121,6 +129,7 @@ class SqsTransport:
                 reply_address=reply_url,
                 client_id=client_id or new_client_id(),
                 wait_seconds=o.wait_seconds,
+                reply_ttl=o.reply_ttl,
                 claims=claims,
             ) as streams:
                 yield streams

@@ -74,3 +74,16 @@ def test_pending_json_and_usage_errors(queues: Queues) -> None:
     over_stdio = connect(None, "call", "echo", "text=x", "--no-wait", "--stdio", DEMO_STDIO)
     assert over_stdio.returncode == 3
     assert "needs a queue transport" in over_stdio.stderr
+
+
+def test_collect_says_when_the_keep_time_has_run_out(queues: Queues) -> None:
+    fired = connect(queues, "call", "echo", "text=short-lived", "--no-wait", "--keep-for", "1")
+    assert fired.returncode == 0, fired.stderr
+    assert "kept for     1 s" in fired.stderr
+    receipt = fired.stdout.strip()
+    lapsed = connect(queues, "collect", receipt, "--wait", "2.5")  # no server: nothing comes, and 1 s passes
+    assert lapsed.returncode == 8, lapsed.stderr
+    assert "expired: tools/call echo" in lapsed.stderr
+    as_json = connect(queues, "collect", receipt, "--json")
+    assert as_json.returncode == 8
+    assert json.loads(as_json.stdout)["status"] == "expired"

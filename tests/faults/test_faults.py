@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asyncmcp_cli import codec
+from asyncmcp_cli import aws, codec
 from asyncmcp_cli.client import open_client
+from asyncmcp_cli.payloads import CLAIM_CHECK, KEY_PREFIX
 from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues, read_until, wait_until
 from tests.faults.tcp_proxy import TcpProxy
@@ -230,6 +233,177 @@ async def test_a_thousand_hostile_messages_do_not_stop_the_server(queues: Queues
     assert answered == [f"valid-{i}" for i in range(len(answered) - 1)] + ["after"]
     assert queues.counts(queues.request_url) == (0, 0)
     print(f"\nhostile fuzz: {dict(sent)}; dead-lettered {total}; valid calls answered {len(answered)}")
+
+
+def hostile_call(rid: int, **meta: str) -> str:
+    """A well-formed stateless-era echo call (its routing, if any, in `_meta`)."""
+    protocol = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    params = {"name": "echo", "arguments": {"text": "hostile"}, "_meta": protocol | meta}
+    return json.dumps({"jsonrpc": "2.0", "id": rid, "method": "tools/call", "params": params})
+
+
+SQS_TEXT = st.characters(min_codepoint=0x20, max_codepoint=0xD7FF) | st.sampled_from("\t\n\r")
+"""What an SQS message attribute may carry; NUL and other control characters travel in `_meta` instead."""
+CONTROL = st.characters(max_codepoint=0x1F) | st.sampled_from("\x7f\x85\u2028\u202e")
+
+
+class Scene:
+    """What the hostile attributes aim at: a victim client, its objects and queues, an attacker's own queue."""
+
+    def __init__(self, queues: Queues) -> None:
+        self.queues = queues
+        self.s3 = aws.client("s3", queues.endpoint.settings)
+        self.own_bucket = queues.prefix + "payloads"
+        self.victim_bucket = queues.prefix + "victim"
+        for bucket in (self.own_bucket, self.victim_bucket):
+            self.s3.create_bucket(Bucket=bucket)
+        self.secret = f"secret-{uuid.uuid4().hex}"
+        self.objects = [(self.victim_bucket, KEY_PREFIX + "theirs"), (self.own_bucket, "elsewhere/theirs")]
+        for bucket, key in self.objects:
+            self.s3.put_object(Bucket=bucket, Key=key, Body=self.secret.encode())
+        self.attacker_url = queues.create(queues.prefix + "attacker")  # allow-listed: the attacker may read it
+        self.victim_queue_url = queues.create(f"victim-{uuid.uuid4().hex[:10]}")  # not allow-listed
+        self.account_url = queues.request_url.rsplit("/", 1)[0]
+
+    def claim_checks(self) -> st.SearchStrategy[tuple[str, str, dict[str, str]]]:
+        pointers = st.sampled_from(
+            [
+                f"s3://{self.victim_bucket}/{KEY_PREFIX}theirs",  # a foreign bucket
+                f"s3://{self.own_bucket}/elsewhere/theirs",  # its own bucket, outside the prefix
+                f"s3://{self.own_bucket}/{KEY_PREFIX}../elsewhere/theirs",  # traversal
+                f"s3://{self.own_bucket}/{KEY_PREFIX}%2e%2e/elsewhere/theirs",
+                f"s3://{self.own_bucket}/{KEY_PREFIX}missing",
+                f"s3://{self.own_bucket}",
+                "s3://",
+                "s3:///x",
+                f"http://{self.own_bucket}/{KEY_PREFIX}x",
+                "s3://no-such-bucket-asyncmcp/x",
+            ]
+        ) | st.text(SQS_TEXT, min_size=1, max_size=80)
+        return st.tuples(pointers, st.integers(1, 10**6)).map(
+            lambda pair: (
+                "claim-check",
+                json.dumps({CLAIM_CHECK: pair[0], "size": pair[1]}),
+                {codec.CLIENT_ID: "claims", codec.REPLY_TO: self.attacker_url, CLAIM_CHECK: pair[0]},
+            )
+        )
+
+    def client_ids(self) -> st.SearchStrategy[tuple[str, str, dict[str, str]]]:
+        reply = {codec.REPLY_TO: self.attacker_url}
+        return st.one_of(
+            st.text(SQS_TEXT, min_size=1, max_size=40).map(
+                lambda cid: ("control-id", hostile_call(1), reply | {codec.CLIENT_ID: "c\r\n" + cid})
+            ),
+            st.text(CONTROL, min_size=1, max_size=20).map(
+                lambda cid: ("nul-id", hostile_call(2, **{codec.META_CLIENT_ID: "c\x00" + cid}), reply)
+            ),
+            st.integers(1_000, 200_000).map(lambda n: ("huge-id", hostile_call(3), reply | {codec.CLIENT_ID: "h" * n})),
+            st.integers(1, 10**6).map(
+                lambda rid: ("victim-id", hostile_call(rid), reply | {codec.CLIENT_ID: VICTIM})  # a hijack attempt
+            ),
+        )
+
+    def reply_addresses(self) -> st.SearchStrategy[tuple[str, str, dict[str, str]]]:
+        allowed = self.queues.prefix + "ok"
+        victim = self.victim_queue_url
+        shapes = st.sampled_from(
+            [
+                f"{victim}?x=/{allowed}",
+                f"{victim}#/{allowed}",
+                f"{victim}/{allowed}",
+                f"{self.account_url}/{allowed}/",
+                f"{self.account_url}/{allowed}?",
+                "arn:aws:sqs:us-east-1:123456789012:victim:" + allowed,
+                "arn:aws:sns:us-east-1:123456789012",
+                "arn:aws:sqs:us-east-1:1234:" + allowed,
+                f"arn:aws:iam::123456789012:{allowed}",
+                f"{self.account_url}/{self.queues.prefix}nonexistent",  # allow-listed, but there is no such queue
+                self.queues.prefix + "nonexistent",
+            ]
+        )
+        with_nul = st.text(CONTROL, min_size=1, max_size=10).map(
+            lambda junk: (
+                "nul-reply",
+                hostile_call(4, **{codec.META_REPLY_TO: f"{self.attacker_url}{junk}"}),
+                {codec.CLIENT_ID: "replies"},
+            )
+        )
+        return with_nul | shapes.map(
+            lambda address: ("bad-reply", hostile_call(5), {codec.CLIENT_ID: "replies", codec.REPLY_TO: address})
+        )
+
+    def everything_received(self, url: str) -> list[str]:
+        bodies: list[str] = []
+        while batch := self.queues.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            bodies.extend(message["Body"] for message in batch)
+            self.queues.sqs.delete_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+            )
+        return bodies
+
+
+VICTIM = "victim-client"
+
+
+@pytest.mark.timeout(170)
+@pytest.mark.parametrize("family", ["claim_checks", "client_ids", "reply_addresses"])
+async def test_hostile_attributes_do_not_stop_the_server_or_reach_a_victim(queues: Queues, family: str) -> None:
+    """Well-formed calls with hostile routing and claim checks, between a victim client's own calls."""
+    scene = Scene(queues)
+    hostile = getattr(scene, family)()
+    queues.create(queues.prefix + "dlq")
+    app = ControlledApp()
+    server_side = client_transport(
+        queues,
+        allow_reply=(queues.prefix + "*",),
+        dead_letter_queue=queues.prefix + "dlq",
+        max_in_flight=200,
+        payload_bucket=scene.own_bucket,
+    )
+    victim = SqsTransport(
+        endpoint_url=queues.endpoint.url, request_queue=queues.request, reply_queue=queues.prefix + "victim-replies"
+    )
+    sent: Counter[str] = Counter()
+
+    @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(hostile, min_size=10, max_size=10))
+    def send_hostile(batch: list[tuple[str, str, dict[str, str]]]) -> None:
+        for _, body, attrs in batch:  # one by one: a huge client id fills a message on its own
+            queues.sqs.send_message(
+                QueueUrl=queues.request_url,
+                MessageBody=body,
+                MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attrs.items()},
+            )
+        sent.update(kind for kind, _, _ in batch)
+
+    answered: list[str] = []
+    async with (
+        running(app, server_side),
+        open_client(victim, client_id=VICTIM, timeout=30) as client,
+        anyio.create_task_group() as tg,
+    ):
+        fuzzing = anyio.Event()
+
+        async def fuzz() -> None:
+            await anyio.to_thread.run_sync(send_hostile)
+            fuzzing.set()
+
+        tg.start_soon(fuzz)
+        while not fuzzing.is_set():  # the victim's own calls, in between the hostile messages
+            answered.append((await client.call_tool("echo", {"text": f"victim-{len(answered)}"})).content[0].text)
+        await wait_until(lambda: queues.counts(queues.request_url) == (0, 0), within=100, interval=0.5)
+        answered.append((await client.call_tool("echo", {"text": "victim-after"})).content[0].text)
+    print(f"\nhostile attributes ({family}): {dict(sent)}; victim calls answered {len(answered)}")
+    assert sum(sent.values()) == 150
+    assert answered == [f"victim-{i}" for i in range(len(answered) - 1)] + ["victim-after"]
+    for bucket, key in scene.objects:  # nobody else's object was read out or deleted
+        assert scene.s3.get_object(Bucket=bucket, Key=key)["Body"].read() == scene.secret.encode()
+    assert scene.everything_received(scene.victim_queue_url) == []
+    to_attacker = scene.everything_received(scene.attacker_url)
+    assert not [body for body in to_attacker if re.search(r'"victim-(\d+|after)"', body) or scene.secret in body]
 
 
 @pytest.mark.timeout(120)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import anyio
 import pytest
@@ -135,3 +136,18 @@ def test_follow_backs_off_only_while_old_messages_come_back() -> None:
     assert _next_backoff(8.0, received=3, new=3) == 0.0
     assert _next_backoff(8.0, received=3, new=1) == 1.0
     assert [_next_backoff(b, received=2, new=0) for b in (0.0, 1.0, 8.0, 16.0)] == [1.0, 2.0, 16.0, 20.0]
+
+
+async def test_tail_counts_the_orphans_on_a_reply_queue(queues: Queues) -> None:
+    from asyncmcp_cli import reply_expiry
+
+    now = int(time.time())
+    put(queues, queues.reply_url, response(1), **{codec.CLIENT_ID: "gone", reply_expiry.EXPIRES_AT: str(now - 1)})
+    put(queues, queues.reply_url, response(2), **{codec.CLIENT_ID: "live", reply_expiry.EXPIRES_AT: str(now + 600)})
+    put(queues, queues.reply_url, response(3), **{codec.CLIENT_ID: "old", reply_expiry.EXPIRES_AT: "whenever"})
+    seen, summary = await run_tail(queues, [queues.reply])
+    assert {o.id: o.orphaned for o in seen} == {1: True, 2: False, 3: False}
+    assert {o.id: o.expires_at for o in seen} == {1: now - 1, 2: now + 600, 3: None}
+    assert summary.orphaned == 1
+    assert seen[0].to_json()["orphaned"] is True
+    await wait_until(lambda: queues.counts(queues.reply_url) == (3, 0))  # tail only looks; it deletes nothing

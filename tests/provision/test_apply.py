@@ -48,6 +48,10 @@ def test_provision_makes_everything_the_transports_need(moto: LocalEndpoint) -> 
     assert redrive["deadLetterTargetArn"].endswith(f":{p}-requests-dlq")
     assert int(redrive["maxReceiveCount"]) == 3
 
+    for reply_queue in (f"{p}-replies", f"{p}-sns-replies"):  # the outer bound on answers nobody collects
+        assert queue_attributes(moto, urls[reply_queue])["MessageRetentionPeriod"] == "172800"
+    assert queue_attributes(moto, urls[f"{p}-requests"])["MessageRetentionPeriod"] == "345600"  # SQS's default
+
     policy = json.loads(queue_attributes(moto, urls[f"{p}-sns-requests"])["Policy"])
     (statement,) = policy["Statement"]
     assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
@@ -144,3 +148,12 @@ def test_a_profile_without_a_record_of_what_it_created_deletes_nothing(moto: Loc
     assert "did not record what it created" in down.steps[0].detail
     assert sorted(leftovers(moto, choices.prefix)) == sorted(made)
     assert down.profile_removed
+
+
+def test_a_reply_queue_made_before_retention_was_set_is_corrected(moto: LocalEndpoint) -> None:
+    choices = spec(transports=("sqs",))
+    p = choices.prefix
+    url = aws.client("sqs", moto.settings).create_queue(QueueName=f"{p}-replies")["QueueUrl"]
+    result = provision.run("local", choices, endpoint_url=moto.url, write_profile=False)
+    assert ("update", f"{p}-replies") in {(s.action, s.name) for s in result.steps}
+    assert queue_attributes(moto, url)["MessageRetentionPeriod"] == "172800"

@@ -159,15 +159,8 @@ async def test_fifo_queues_keep_each_client_in_order(queues: Queues) -> None:
     request = queues.create(queues.prefix + "requests.fifo", FifoQueue="true")
     reply = queues.create(queues.prefix + "replies.fifo", FifoQueue="true")
     app = ControlledApp()
-    # Short polls: moto decides which FIFO groups are busy once per receive call, so a long
-    # poll that starts while a client's previous request is being deleted skips that client
-    # for its whole wait. Real SQS re-evaluates; the transport itself does not care.
     transport = SqsTransport(
-        endpoint_url=queues.endpoint.url,
-        request_queue=request,
-        reply_queue=reply,
-        allow_reply=(queues.prefix + "*",),
-        wait_seconds=1,
+        endpoint_url=queues.endpoint.url, request_queue=request, reply_queue=reply, allow_reply=(queues.prefix + "*",)
     )
     seen: dict[str, list[str]] = {"a": [], "b": []}
     async with running(app, transport):
@@ -181,6 +174,20 @@ async def test_fifo_queues_keep_each_client_in_order(queues: Queues) -> None:
             tg.start_soon(session, "a")
             tg.start_soon(session, "b")
     assert seen == {"a": ["a0", "a1", "a2", "a3"], "b": ["b0", "b1", "b2", "b3"]}
+
+
+async def test_fifo_calls_with_default_long_polls_are_answered_at_once(queues: Queues) -> None:
+    """Each call within a few seconds, not after a 20 s long poll (moto used to keep a group busy that long)."""
+    request = queues.create(queues.prefix + "requests.fifo", FifoQueue="true")
+    reply = queues.create(queues.prefix + "replies.fifo", FifoQueue="true")
+    transport = SqsTransport(
+        endpoint_url=queues.endpoint.url, request_queue=request, reply_queue=reply, allow_reply=(queues.prefix + "*",)
+    )
+    assert transport.options.wait_seconds == 20
+    async with running(ControlledApp(), transport), open_client(transport, timeout=60) as client:
+        for n in range(4):
+            with anyio.fail_after(5):
+                assert (await client.call_tool("echo", {"text": f"f{n}"})).content[0].text == f"f{n}"
 
 
 async def test_the_s3_store_is_shared_by_separate_stores_and_honours_its_ttl(queues: Queues) -> None:

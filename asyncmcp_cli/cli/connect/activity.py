@@ -3,7 +3,8 @@
 On a terminal a running call shows a Rich spinner (a bar once the server
 reports a total), with log messages printed above it as they arrive. When the
 output is not a terminal, each notification is one plain line, so logs and
-CI output show the same live information.
+CI output show the same live information. What the server says is untrusted
+text: it goes through `asyncmcp_cli.safe_text.markup`, never straight into markup.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 
 import mcp_types as types
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+from asyncmcp_cli.safe_text import markup
 
 _LEVEL_STYLES = {
     "debug": "dim",
@@ -76,7 +78,7 @@ class Activity:
         )
         with progress:
             self._progress = progress
-            self._task = progress.add_task(escape(label), total=None, count="")
+            self._task = progress.add_task(markup(label), total=None, count="")
             try:
                 yield
             finally:
@@ -92,24 +94,24 @@ class Activity:
             description = self._label + (f": {message}" if message else "")
             count = f"{progress:g}/{total:g}" if total else f"{progress:g}"
             self._progress.update(
-                self._task, completed=progress, total=total, description=escape(description), count=count
+                self._task, completed=progress, total=total, description=markup(description), count=count
             )
             return
         count = f"{progress:g}/{total:g}" if total else f"{progress:g}"
-        self._out.print(f"[dim]progress[/] {count}" + (f" {escape(message)}" if message else ""), highlight=False)
+        self._out.print(f"[dim]progress[/] {count}" + (f" {markup(message)}" if message else ""), highlight=False)
 
     async def log(self, params: types.LoggingMessageNotificationParams) -> None:
         if self.quiet:
             return
         style = _LEVEL_STYLES.get(params.level, "")
-        where = f" {escape(params.logger)}" if params.logger else ""
+        where = f" {markup(params.logger)}" if params.logger else ""
         data = params.data if isinstance(params.data, str) else json.dumps(params.data, default=str)
-        self._out.print(f"[{style}]server {params.level}[/]{where}: {escape(data)}", highlight=False, soft_wrap=True)
+        self._out.print(f"[{style}]server {params.level}[/]{where}: {markup(data)}", highlight=False, soft_wrap=True)
 
     async def message(self, message: Any) -> None:
         """`mcp.Client(message_handler=...)`: notifications other than progress and logs, and stream errors."""
         if isinstance(message, Exception):
-            self._out.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
+            self._out.print(f"[yellow]warning:[/] {markup(str(message))}", highlight=False)
             return
         method = getattr(message, "method", "")
         if method in _CHANGES:
@@ -120,7 +122,7 @@ class Activity:
                 self._out.print(f"[dim]server: the {kind} list changed[/]", highlight=False)
         elif method == "notifications/resources/updated" and not self.quiet:
             uri = getattr(getattr(message, "params", None), "uri", "")
-            self._out.print(f"[dim]server: resource updated: {escape(str(uri))}[/]", highlight=False)
+            self._out.print(f"[dim]server: resource updated: {markup(str(uri))}[/]", highlight=False)
 
     def client_callbacks(self) -> dict[str, Any]:
         """Keyword arguments for `mcp.Client` / `open_target`."""

@@ -163,6 +163,16 @@ def call_tool(
             "--no-validate, as the server need not be running yet).",
         ),
     ] = False,
+    keep_for: Annotated[
+        float,
+        typer.Option(
+            "--keep-for",
+            metavar="SECONDS",
+            min=1,
+            help="With --no-wait: how long the answer waits on the reply queue once sent; after that any reader "
+            "of the queue deletes it (the server may grant less: its max_reply_ttl, a day by default).",
+        ),
+    ] = 86400.0,
     json_output: JsonFlag = False,
     client: ClientOptions,
 ) -> None:
@@ -173,7 +183,7 @@ def call_tool(
     if no_wait:
         from asyncmcp_cli.cli.connect.later import fire_tool_call
 
-        fire_tool_call(client, name, arguments or [], args_json=args_json, json_output=json_output)
+        fire_tool_call(client, name, arguments or [], args_json=args_json, json_output=json_output, keep_for=keep_for)
         return
 
     from asyncmcp_cli.arguments import build_arguments

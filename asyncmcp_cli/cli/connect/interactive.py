@@ -74,7 +74,7 @@ def run_repl(client: ClientOptions, history: Path | None) -> None:
             catalog = Catalog(mcp)
             activity.on_change = catalog.forget  # listed again before the next prompt
             banner = (
-                f"[green]connected[/] to {escape(target.label())} · protocol {mcp.protocol_version} · "
+                f"[green]connected[/] to {escape(target.label())} · protocol {escape(str(mcp.protocol_version))} · "
                 "type [bold]help[/], Tab completes, Ctrl-C cancels a call, Ctrl-D leaves"
             )
             repl = Repl(mcp, catalog, activity, console, history=history or default_history_path(), banner=banner)

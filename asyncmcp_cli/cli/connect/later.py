@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
+from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli._common import (
     ExitCode,
     JsonFlag,
@@ -26,12 +29,19 @@ from asyncmcp_cli.cli.connect.options import ClientOptions
 if TYPE_CHECKING:
     import mcp_types as types
 
+    from asyncmcp_cli.aws import AwsSettings
     from asyncmcp_cli.deferred import Collected, Reply
     from asyncmcp_cli.receipts import Receipt
 
 
 def fire_tool_call(
-    client: ClientOptions, name: str, pairs: list[str], *, args_json: str | None, json_output: bool
+    client: ClientOptions,
+    name: str,
+    pairs: list[str],
+    *,
+    args_json: str | None,
+    json_output: bool,
+    keep_for: float,
 ) -> None:
     """Send a tools/call without waiting; print the receipt (alone on stdout) and how to collect it."""
     from asyncmcp_cli.arguments import build_arguments
@@ -50,7 +60,11 @@ def fire_tool_call(
         if target.transport is None:
             raise ConfigurationError(f"--no-wait needs a queue transport (sqs, sns+sqs), not {target.label()}")
         return await fire(
-            target.transport, lambda mcp: mcp.call_tool(name, arguments), client_id=client.client_id, name=name
+            target.transport,
+            lambda mcp: mcp.call_tool(name, arguments),
+            client_id=client.client_id,
+            name=name,
+            keep_for=keep_for,
         )
 
     receipt = run(main)
@@ -58,10 +72,11 @@ def fire_tool_call(
         print_json(receipt.to_dict() | {"receipt": receipt.encode()})
         return
     err_console.print(
-        f"[green]sent[/] tools/call {name} · not waiting for the answer\n"
-        f"  client id    {receipt.client_id}\n"
-        f"  request id   {receipt.request_id}\n"
-        f"  reply queue  {receipt.reply_queue}",
+        f"[green]sent[/] tools/call {safe_text.markup(name)} · not waiting for the answer\n"
+        f"  client id    {safe_text.markup(receipt.client_id)}\n"
+        f"  request id   {safe_text.markup(receipt.request_id)}\n"
+        f"  reply queue  {safe_text.markup(receipt.reply_queue)}\n"
+        f"  kept for     {receipt.keep_for} s once answered",
         highlight=False,
     )
     console.print(receipt.encode(), soft_wrap=True, highlight=False)
@@ -96,6 +111,15 @@ def collect_reply(
     keep: Annotated[
         bool, typer.Option("--keep", help="Leave the answer on the queue (collect it again later).")
     ] = False,
+    trust_receipt_endpoint: Annotated[
+        bool,
+        typer.Option(
+            "--trust-receipt-endpoint",
+            help="Collect at the AWS endpoint and region the receipt names even when they are not the configured "
+            "ones (--endpoint-url, AWS_ENDPOINT_URL, the profile, --region, AWS_REGION). Requests there are "
+            "signed with your AWS credentials: only for a receipt you trust.",
+        ),
+    ] = False,
     json_output: JsonFlag = False,
     log_level: LogLevel = "warning",
     options: TransportOptions,
@@ -103,7 +127,13 @@ def collect_reply(
     """Print the answer to a request sent with `call --no-wait`, if it has arrived.
 
     Reads the reply queue for the receipt's client id and request id and leaves
-    every other message there. Exits 7 when the answer is not there yet.
+    every other message there (deleting those past their expiry). Exits 7 when
+    the answer is not there yet, 8 when it is not there and its keep time has
+    run out since the request was sent (it expired, or was never answered).
+
+    The receipt's endpoint and region are used only when they are the
+    configured ones (or with --trust-receipt-endpoint); a receipt that names
+    another endpoint, or has a malformed field, is refused (exit 2).
     """
     from asyncmcp_cli.cli.connect.activity import Activity
     from asyncmcp_cli.deferred import collect
@@ -116,17 +146,26 @@ def collect_reply(
     activity = Activity(err_console)
 
     async def main() -> tuple[Receipt, Collected]:
-        receipt = _receipt_from(receipt_text, client_id, request_id, options)
+        receipt = _receipt_from(receipt_text, client_id, request_id, options, trust=trust_receipt_endpoint)
         with activity.running(f"waiting for the answer to {_what(receipt)}" if wait else "looking for the answer"):
             return receipt, await collect(receipt, wait=wait, keep=keep)
 
     receipt, collected = run(main)
     if json_output:
         print_json(_as_json(receipt, collected))
+    elif collected.expired:
+        err_console.print(
+            f"expired: {escape(_what(receipt))} is not on the reply queue, and answers to it were kept "
+            f"{receipt.keep_for} s once sent"
+            + (f" (sent {safe_text.markup(receipt.sent_at)})" if receipt.sent_at else "")
+            + "; if it was answered, the answer has expired",
+            highlight=False,
+            soft_wrap=True,
+        )
     elif not collected.replies:
         err_console.print(
-            f"not answered yet: {_what(receipt)}"
-            + (f" (sent {receipt.sent_at})" if receipt.sent_at else "")
+            f"not answered yet: {escape(_what(receipt))}"
+            + (f" (sent {safe_text.markup(receipt.sent_at)})" if receipt.sent_at else "")
             + "; try again later, or wait with --wait SECONDS",
             highlight=False,
             soft_wrap=True,
@@ -138,12 +177,14 @@ def collect_reply(
 
 
 def _receipt_from(
-    text: str | None, client_id: str | None, request_id: str | None, options: TransportOptions
+    text: str | None, client_id: str | None, request_id: str | None, options: TransportOptions, *, trust: bool
 ) -> Receipt:
+    """The receipt to collect: parsed, checked and bound to the configured endpoint; or built from --client-id."""
     from asyncmcp_cli.receipts import Receipt
 
     if text:
-        return Receipt.parse(sys.stdin.read() if text == "-" else text)
+        receipt = Receipt.parse(sys.stdin.read() if text == "-" else text)
+        return receipt.bound_to(_configured_aws(options, receipt.transport), trust=trust)
     assert client_id is not None
     from asyncmcp_cli.transports.sns import SnsSqsTransport
     from asyncmcp_cli.transports.sqs import SqsTransport
@@ -162,7 +203,20 @@ def _receipt_from(
     )
 
 
+def _configured_aws(options: TransportOptions, transport: str) -> AwsSettings:
+    """The endpoint and region this invocation is configured with (flags > environment > profile)."""
+    from asyncmcp_cli.aws import AwsSettings
+
+    settings = dataclasses.replace(options, transport=transport).settings()
+    return AwsSettings(endpoint_url=settings.get("endpoint_url") or None, region=settings.get("region") or None)
+
+
 def _what(receipt: Receipt) -> str:
+    """What the receipt is for, as printable text (escape it before putting it into markup)."""
+    return safe_text.printable(_describe(receipt))
+
+
+def _describe(receipt: Receipt) -> str:
     method = receipt.method or "request"
     name = f" {receipt.name}" if receipt.name else ""
     rid = f" (id {receipt.request_id})" if receipt.request_id is not None else f" for client {receipt.client_id}"
@@ -173,15 +227,16 @@ def _print_reply(reply: Reply, *, many: bool) -> None:
     from asyncmcp_cli.cli.connect import render
 
     if many:
-        err_console.print(f"[dim]── answer to request {reply.request_id}[/]", highlight=False)
+        err_console.print(f"[dim]── answer to request {safe_text.markup(reply.request_id)}[/]", highlight=False)
     if reply.error is not None:
-        err_console.print(f"[bold red]error:[/] {render.error_line(reply.error)}", highlight=False, soft_wrap=True)
+        line = escape(render.error_line(reply.error))
+        err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
         return
     call = _as_call_result(reply)
     if call is not None:
         render.print_call_result(call, console, err_console)
     else:
-        console.print_json(data=reply.result)
+        console.print(safe_text.json_view(reply.result), soft_wrap=True)
 
 
 def _as_call_result(reply: Reply) -> types.CallToolResult | None:
@@ -197,7 +252,7 @@ def _as_call_result(reply: Reply) -> types.CallToolResult | None:
 
 def _exit_code(collected: Collected) -> ExitCode:
     if not collected.replies:
-        return ExitCode.PENDING
+        return ExitCode.EXPIRED if collected.expired else ExitCode.PENDING
     if any(reply.error is not None for reply in collected.replies):
         return ExitCode.PROTOCOL
     if any((call := _as_call_result(reply)) is not None and call.is_error for reply in collected.replies):
@@ -217,7 +272,7 @@ def _as_json(receipt: Receipt, collected: Collected) -> dict[str, Any]:
             entry["result"] = reply.result
         replies.append(entry)
     return {
-        "status": "answered" if collected.replies else "pending",
+        "status": "answered" if collected.replies else "expired" if collected.expired else "pending",
         "client_id": receipt.client_id,
         "request_id": receipt.request_id,
         "replies": replies,

@@ -4,6 +4,10 @@ Text is printed as text (so ``connect call add a=2 b=3`` prints ``5.0`` and
 nothing else, fit for a shell pipeline); text that is a JSON document is
 highlighted on a terminal; images and audio are noted with their type and
 size, never dumped. ``--json`` output is the SDK model, as the server sent it.
+
+Everything here comes from the server, so every string goes through
+`asyncmcp_cli.safe_text` (never plain `Text` or markup): control characters
+are shown escaped and Rich markup in it is not interpreted.
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ from typing import Any
 import mcp_types as types
 from pydantic import BaseModel
 from rich.console import Console, Group, RenderableType
-from rich.json import JSON
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from asyncmcp_cli.arguments import describe_type
+from asyncmcp_cli.safe_text import json_view, printable
+from asyncmcp_cli.safe_text import text as safe
 
 
 def as_json(value: BaseModel | Sequence[BaseModel] | dict[str, Any]) -> Any:
@@ -41,9 +45,9 @@ def tools_table(tools: Sequence[types.Tool]) -> Table:
     table = Table("tool", "description", "arguments", "async", title=f"{len(tools)} tools", title_justify="left")
     for tool in tools:
         table.add_row(
-            Text(tool.name, style="bold"),
+            safe(tool.name, style="bold"),
             _first_line(tool.description),
-            Text(_argument_summary(tool.input_schema)),
+            safe(_argument_summary(tool.input_schema)),
             _task_support(tool),
         )
     return table
@@ -53,9 +57,9 @@ def resources_table(resources: Sequence[types.Resource]) -> Table:
     table = Table("uri", "name", "type", "description", title=f"{len(resources)} resources", title_justify="left")
     for resource in resources:
         table.add_row(
-            Text(resource.uri, style="bold"),
-            Text(resource.title or resource.name),
-            Text(resource.mime_type or ""),
+            safe(resource.uri, style="bold"),
+            safe(resource.title or resource.name),
+            safe(resource.mime_type or ""),
             _first_line(resource.description),
         )
     return table
@@ -72,9 +76,9 @@ def templates_table(templates: Sequence[types.ResourceTemplate]) -> Table:
     )
     for template in templates:
         table.add_row(
-            Text(template.uri_template, style="bold"),
-            Text(template.title or template.name),
-            Text(template.mime_type or ""),
+            safe(template.uri_template, style="bold"),
+            safe(template.title or template.name),
+            safe(template.mime_type or ""),
             _first_line(template.description),
         )
     return table
@@ -84,7 +88,7 @@ def prompts_table(prompts: Sequence[types.Prompt]) -> Table:
     table = Table("prompt", "description", "arguments", title=f"{len(prompts)} prompts", title_justify="left")
     for prompt in prompts:
         arguments = ", ".join(a.name + ("*" if a.required else "") for a in prompt.arguments or [])
-        table.add_row(Text(prompt.name, style="bold"), _first_line(prompt.description), Text(arguments))
+        table.add_row(safe(prompt.name, style="bold"), _first_line(prompt.description), safe(arguments))
     if any(a.required for p in prompts for a in p.arguments or []):
         table.caption = "* required"
     return table
@@ -99,23 +103,22 @@ def tool_schema(tool: types.Tool) -> RenderableType:
         prop = prop if isinstance(prop, dict) else {}
         default = f"default {json.dumps(prop['default'])}" if "default" in prop else ""
         arguments.add_row(
-            Text(name, style="bold"),
-            Text(describe_type(prop, schema)),
-            "required" if name in required else default,
+            safe(name, style="bold"),
+            safe(describe_type(prop, schema)),
+            "required" if name in required else safe(default),
             _first_line(prop.get("description")),
         )
     parts: list[RenderableType] = []
     if tool.description:
-        parts.append(Text(tool.description.strip()))
+        parts.append(safe(tool.description.strip(), multiline=True))
     parts.append(arguments if schema.get("properties") else Text("no arguments", style="dim"))
     if support := _task_support(tool):
         parts.append(Text(f"task support: {support}", style="dim"))
-    parts.append(Panel(JSON(json.dumps(schema)), title="input schema", title_align="left", border_style="dim"))
+    parts.append(Panel(json_view(schema), title="input schema", title_align="left", border_style="dim"))
     if tool.output_schema:
-        parts.append(
-            Panel(JSON(json.dumps(tool.output_schema)), title="output schema", title_align="left", border_style="dim")
-        )
-    return Panel(Group(*parts), title=Text(tool.title or tool.name, style="bold"), title_align="left")
+        output = json_view(tool.output_schema)
+        parts.append(Panel(output, title="output schema", title_align="left", border_style="dim"))
+    return Panel(Group(*parts), title=safe(tool.title or tool.name, style="bold"), title_align="left")
 
 
 # -- results ------------------------------------------------------------------
@@ -134,7 +137,7 @@ def print_read_result(result: types.ReadResourceResult, console: Console) -> Non
     many = len(result.contents) > 1
     for contents in result.contents:
         if many:
-            console.print(Text(f"── {contents.uri} ({contents.mime_type or 'unknown type'})", style="dim"))
+            console.print(safe(f"── {contents.uri} ({contents.mime_type or 'unknown type'})", style="dim"))
         if isinstance(contents, types.TextResourceContents):
             console.print(_json_or_text(contents.text, console), soft_wrap=True)
         else:
@@ -143,7 +146,7 @@ def print_read_result(result: types.ReadResourceResult, console: Console) -> Non
 
 def print_prompt_result(result: types.GetPromptResult, console: Console) -> None:
     if result.description and console.is_terminal:
-        console.print(Text(result.description, style="dim"))
+        console.print(safe(result.description, style="dim", multiline=True))
     for message in result.messages:
         console.print(Text(f"{message.role}:", style="bold magenta" if message.role == "user" else "bold green"))
         console.print(content_block(message.content, console), soft_wrap=True)
@@ -158,19 +161,20 @@ def content_block(block: Any, console: Console) -> RenderableType:
         return _binary_note(kind, block.mime_type, block.data)
     if kind == "resource_link":
         mime = f", {block.mime_type}" if block.mime_type else ""
-        return Text(f"[resource link {block.uri}{mime}]", style="cyan")
+        return safe(f"[resource link {block.uri}{mime}]", style="cyan")
     if kind == "resource":
         inner = block.resource
         if isinstance(inner, types.TextResourceContents):
-            header = Text(f"[resource {inner.uri}]", style="cyan")
+            header = safe(f"[resource {inner.uri}]", style="cyan")
             return Group(header, _json_or_text(inner.text, console))
         return _binary_note(f"resource {inner.uri}", inner.mime_type, getattr(inner, "blob", ""))
     return _json_or_text(json.dumps(as_json(block)), console)
 
 
 def error_line(error: types.ErrorData) -> str:
+    """The error as one printable line (plain text: escape it before putting it into markup)."""
     data = f" ({json.dumps(error.data)})" if error.data not in (None, "", {}) else ""
-    return f"server answered with an error {error.code}: {error.message}{data}"
+    return printable(f"server answered with an error {error.code}: {error.message}{data}")
 
 
 # -- helpers ------------------------------------------------------------------
@@ -180,16 +184,16 @@ def _json_or_text(text: str, console: Console) -> RenderableType:
     stripped = text.strip()
     if console.is_terminal and stripped[:1] in ("{", "["):
         try:
-            json.loads(stripped)
+            data = json.loads(stripped)
         except ValueError:
             pass
         else:
-            return JSON(stripped)
-    return Text(text)
+            return json_view(data)
+    return safe(text, multiline=True)
 
 
 def _binary_note(kind: str, mime_type: str | None, data: str) -> Text:
-    return Text(f"[{kind} {mime_type or 'unknown type'}, {_human_bytes(_decoded_size(data))}]", style="cyan")
+    return safe(f"[{kind} {mime_type or 'unknown type'}, {_human_bytes(_decoded_size(data))}]", style="cyan")
 
 
 def _decoded_size(data: str) -> int:
@@ -207,8 +211,8 @@ def _human_bytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MiB"
 
 
-def _first_line(text: str | None) -> str:
-    return escape(text.strip().splitlines()[0]) if text and text.strip() else ""
+def _first_line(text: str | None) -> Text:
+    return safe(text.strip().splitlines()[0]) if text and text.strip() else Text()
 
 
 def _argument_summary(schema: dict[str, Any] | None) -> str:

@@ -10,7 +10,6 @@ session can be scripted: ``printf 'call add a=1 b=2\\n' | asyncmcp connect -i``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shlex
@@ -34,6 +33,7 @@ from asyncmcp_cli.cli.connect import render
 from asyncmcp_cli.cli.connect.activity import Activity
 from asyncmcp_cli.cli.connect.interrupt import Interrupted, interruptible
 from asyncmcp_cli.errors import AsyncMCPError
+from asyncmcp_cli.safe_text import json_view, markup
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ class Repl:
         with self.activity.running(f"calling {name}"):
             result = await self.client.call_tool(name, arguments, progress_callback=self.activity.progress)
         if self.raw_json:
-            self.console.print_json(data=render.as_json(result))
+            self.console.print(json_view(render.as_json(result)), soft_wrap=True)
         else:
             render.print_call_result(result, self.console, self.console)
         if result.is_error:
@@ -244,7 +244,7 @@ class Repl:
         with self.activity.running(f"reading {uri}"):
             result = await self.client.read_resource(uri)
         if self.raw_json:
-            self.console.print_json(data=render.as_json(result))
+            self.console.print(json_view(render.as_json(result)), soft_wrap=True)
         else:
             render.print_read_result(result, self.console)
 
@@ -261,7 +261,7 @@ class Repl:
         with self.activity.running(f"getting prompt {name}"):
             result = await self.client.get_prompt(name, values)
         if self.raw_json:
-            self.console.print_json(data=render.as_json(result))
+            self.console.print(json_view(render.as_json(result)), soft_wrap=True)
         else:
             render.print_prompt_result(result, self.console)
 
@@ -276,12 +276,12 @@ class Repl:
 
     def _show(self, value: Any, as_rich: Callable[[Any], Any]) -> None:
         if self.raw_json:
-            self.console.print_json(json.dumps(render.as_json(value)))
+            self.console.print(json_view(render.as_json(value)), soft_wrap=True)
         else:
             self.console.print(as_rich(value))
 
     def _error(self, message: str) -> None:
-        self.console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        self.console.print(f"[bold red]error:[/] {markup(message)}", highlight=False, soft_wrap=True)
 
 
 def _one(args: list[str], usage: str) -> str:

@@ -147,7 +147,9 @@ async def webhook_listener(
 ) -> AsyncIterator[WebhookListener]:
     """Serve the request endpoint on ``host:port`` (behind `token`, if any); replies go out through `sender`."""
 
-    async def send_reply(reply_to: str, client_id: str, message: types.JSONRPCMessage) -> None:
+    async def send_reply(
+        reply_to: str, client_id: str, message: types.JSONRPCMessage, *, reply_ttl: float | None = None
+    ) -> None:  # delivered at once or dead-lettered: nothing waits to expire
         extra = {codec.METHOD: method} if (method := codec.method_of(message)) else {}
         await sender.send(reply_to, codec.encode(message), client_id=client_id, headers=extra)
 

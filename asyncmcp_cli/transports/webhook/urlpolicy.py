@@ -17,10 +17,13 @@ acceptable:
   ``127.0.0.1`` is explicitly allowed;
 - a host matched only through a wildcard must resolve to public addresses
   only: private, loopback, link-local, multicast, reserved and unspecified
-  addresses (IPv4, IPv6 and IPv4-mapped IPv6) are refused.
+  addresses are refused, IPv4 and IPv6 alike, and so is every IPv6 form
+  that leads to such an IPv4 address (IPv4-mapped and -compatible, 6to4,
+  Teredo, NAT64, ISATAP: see `embedded_ipv4`).
 
 URLs with user info (``http://a@b/``) are refused: they are a common way of
-disguising the real host.
+disguising the real host. So are URLs with control characters, spaces or
+non-ASCII text, which URL parsers disagree about.
 
 Names are resolved when a URL is checked, which the server does when the
 request arrives and again before each delivery. A DNS answer that changes
@@ -113,11 +116,50 @@ def _same_host(a: str, b: str) -> bool:
         return a.rstrip(".") == b.rstrip(".")
 
 
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_ISATAP_MARK = 0x00005EFE  # interface id [u/g bits]00:5efe:a.b.c.d (RFC 5214)
+_UG_BITS = 0x03000000
+
+
 def is_public(address: str) -> bool:
-    """True for a globally routable unicast address."""
+    """True for a globally routable unicast address, and for IPv6 only if any IPv4 it embeds is too."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL_USE:  # a network-specific translator: where it leads is not knowable here
+            return False
+        embedded = embedded_ipv4(ip)
+        if embedded is not None and not _is_public_unicast(embedded):
+            return False
+        if ip.ipv4_mapped is not None:
+            return True  # ::ffff:a.b.c.d is simply that IPv4 address
+    return _is_public_unicast(ip)
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a transition form of IPv6 leads to, if `ip` is one.
+
+    IPv4-mapped and IPv4-compatible (``::ffff:a.b.c.d``, ``::a.b.c.d``), 6to4
+    (``2002:AABB:CCDD::``), Teredo (its client address), NAT64 well-known prefix
+    (``64:ff9b::a.b.c.d``) and ISATAP interface ids (``...:0:5efe:a.b.c.d``,
+    ``...:200:5efe:a.b.c.d``).
+    """
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _NAT64_WELL_KNOWN or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return low32
+    if (int(ip) >> 32) & 0xFFFFFFFF & ~_UG_BITS == _ISATAP_MARK:
+        return low32
+    return None
+
+
+def _is_public_unicast(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
 
@@ -172,6 +214,9 @@ def _is_ip(host: str) -> bool:
 
 
 def _parse(url: str) -> tuple[SplitResult, int]:
+    if not (url.isascii() and url.isprintable()) or " " in url:
+        # urlsplit quietly drops tabs and newlines, so the URL checked would not be the URL sent
+        raise WebhookUrlRefusedError(f"webhook URL {url!r} contains control, space or non-ASCII characters")
     try:
         parts = urlsplit(url)
         port = parts.port

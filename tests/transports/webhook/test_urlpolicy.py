@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from asyncmcp_cli.errors import ConfigurationError
-from asyncmcp_cli.transports.webhook.urlpolicy import UrlPolicy, WebhookUrlRefusedError, is_public
+from asyncmcp_cli.transports.webhook.urlpolicy import UrlPolicy, WebhookUrlRefusedError, embedded_ipv4, is_public
 
 pytestmark = pytest.mark.anyio
 
@@ -112,3 +114,65 @@ def test_is_public() -> None:
     assert is_public("2606:4700:4700::1111")
     assert not is_public("127.0.0.53")
     assert not is_public("::ffff:10.0.0.1")
+
+
+# IPv6 forms that lead to an IPv4 address, with the IPv4 address they lead to.
+EMBEDDING = [
+    ("::ffff:127.0.0.1", "127.0.0.1"),  # IPv4-mapped
+    ("::ffff:a9fe:a9fe", "169.254.169.254"),
+    ("::127.0.0.1", "127.0.0.1"),  # IPv4-compatible (deprecated)
+    ("::10.0.0.1", "10.0.0.1"),
+    ("2002:7f00:1::", "127.0.0.1"),  # 6to4
+    ("2002:a9fe:a9fe::", "169.254.169.254"),
+    ("2002:c0a8:101:1::1", "192.168.1.1"),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "127.0.0.1"),  # Teredo: the client address, de-obfuscated
+    ("2001:0:4136:e378:8000:63bf:5601:5656", "169.254.169.169"),
+    ("64:ff9b::7f00:1", "127.0.0.1"),  # NAT64, well-known prefix
+    ("64:ff9b::169.254.169.254", "169.254.169.254"),
+    ("2606:4700::5efe:7f00:1", "127.0.0.1"),  # ISATAP interface id, under a global prefix
+    ("2606:4700::200:5efe:a9fe:a9fe", "169.254.169.254"),
+    ("fe80::5efe:a00:1", "10.0.0.1"),
+]
+
+
+@pytest.mark.parametrize(("ipv6", "ipv4"), EMBEDDING)
+def test_the_ipv4_address_an_ipv6_form_leads_to(ipv6: str, ipv4: str) -> None:
+    assert embedded_ipv4(ipaddress.IPv6Address(ipv6)) == ipaddress.IPv4Address(ipv4)
+
+
+@pytest.mark.parametrize("ipv6", ["2606:4700:4700::1111", "::1", "::", "fe80::1", "2a00:1450:4001:800::200e"])
+def test_ordinary_ipv6_addresses_embed_nothing(ipv6: str) -> None:
+    assert embedded_ipv4(ipaddress.IPv6Address(ipv6)) is None
+
+
+@pytest.mark.parametrize("ipv6", [*(ipv6 for ipv6, _ in EMBEDDING), "64:ff9b:1::808:808"])
+async def test_wildcards_never_reach_a_private_ipv4_through_an_ipv6_form(ipv6: str) -> None:
+    assert not is_public(ipv6)
+    for pattern in ("http://*", "http://*:*"):
+        policy = UrlPolicy([pattern])
+        assert policy.matches(f"http://[{ipv6}]/hook")  # the pattern matches: it is the address that is refused
+        with pytest.raises(WebhookUrlRefusedError, match="private, loopback or link-local"):
+            await policy.check(f"http://[{ipv6}]/hook")
+
+
+@pytest.mark.parametrize("ipv6", ["::ffff:8.8.8.8", "2606:4700::5efe:808:808"])
+def test_ipv6_forms_of_public_ipv4_addresses_stay_public(ipv6: str) -> None:
+    assert is_public(ipv6)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/web\nhook",  # urlsplit drops the newline: the URL checked is not the URL sent
+        "http://127.0.0.1:8000/web\thook",
+        "http://127.0.0.1:8000/webhook\x00",
+        "http://127.0.0.1:8000/web hook",
+        "http://127.0.0.1:8000/wébhook",
+    ],
+)
+async def test_control_characters_and_spaces_are_refused(url: str) -> None:
+    policy = UrlPolicy(["http://127.0.0.1:*/webhook"])
+    with pytest.raises(WebhookUrlRefusedError, match="control") as refused:
+        await policy.check(url)
+    assert not policy.matches(url)
+    assert str(refused.value).replace("é", "").isprintable()  # the URL is quoted escaped, never raw
