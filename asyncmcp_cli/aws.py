@@ -26,8 +26,10 @@ import botocore.exceptions
 
 from asyncmcp_cli import long_polls
 from asyncmcp_cli.errors import (
+    ConfigurationError,
     CredentialsError,
     DestinationUnreachableError,
+    EndpointFailingError,
     EndpointUnreachableError,
     PayloadTooLargeError,
     QueueNotFoundError,
@@ -81,6 +83,22 @@ class AwsSettings:
         return is_loopback_url(self.resolved_endpoint)
 
 
+def check_endpoint_url(url: str) -> str:
+    """`url` if it can be an AWS endpoint (``http(s)://host[:port][/path]``), else a `ConfigurationError`.
+
+    botocore would refuse it later with a bare ValueError (or, without a
+    scheme, take the host for a path); saying so up front names the mistake.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        raise ConfigurationError(f"endpoint URL {url!r} is not valid: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"endpoint URL {url!r} is not valid: expected http://HOST:PORT or https://HOST")
+    return url
+
+
 def is_loopback_url(url: str | None) -> bool:
     if not url:
         return False
@@ -94,25 +112,68 @@ def is_loopback_url(url: str | None) -> bool:
 
 
 @functools.lru_cache(maxsize=32)
-def client(service: str, settings: AwsSettings) -> Any:
-    """A boto3 client (thread-safe, cached per service and settings)."""
+def client(service: str, settings: AwsSettings, *, probe_timeout: float | None = None) -> Any:
+    """A boto3 client (thread-safe, cached per service and settings).
+
+    With `probe_timeout`, a client for `check_reachable`: one retry, and no
+    call waits longer than that many seconds for the endpoint.
+
+    Credentials are looked up here, once, rather than on every call: with none
+    to find, the chain may wait on the instance metadata service each time,
+    and the caller would learn only after several of those waits.
+    """
+    if settings.resolved_endpoint:
+        check_endpoint_url(settings.resolved_endpoint)
     session = boto3.session.Session()
     credentials: dict[str, str] = {}
-    if settings.is_local and session.get_credentials() is None:
+    if session.get_credentials() is None:
+        if not settings.is_local:
+            raise map_error(botocore.exceptions.NoCredentialsError())
         credentials = {"aws_access_key_id": LOCAL_CREDENTIALS[0], "aws_secret_access_key": LOCAL_CREDENTIALS[1]}
-    config = botocore.config.Config(
-        retries={"mode": "standard", "max_attempts": 3},
-        max_pool_connections=_THREADS,
-        connect_timeout=5,
-        read_timeout=30,  # above the 20 s SQS long poll
-    )
     return session.client(
         service,
         region_name=settings.resolved_region,
         endpoint_url=settings.resolved_endpoint,
-        config=config,
+        config=_config() if probe_timeout is None else _probe_config(probe_timeout),
         **credentials,
     )
+
+
+def _config(**overrides: Any) -> botocore.config.Config:
+    settings: dict[str, Any] = {
+        "retries": {"mode": "standard", "max_attempts": 3},
+        "max_pool_connections": _THREADS,
+        "connect_timeout": 5,
+        "read_timeout": 30,  # above the 20 s SQS long poll
+    }
+    return botocore.config.Config(**(settings | overrides))
+
+
+def _probe_config(timeout: float) -> botocore.config.Config:
+    return _config(
+        retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=min(timeout, 5), read_timeout=timeout
+    )
+
+
+async def check_reachable(settings: AwsSettings, *, within: float) -> None:
+    """Fail within `within` seconds unless the endpoint answers one cheap SQS call (ListQueues, one result).
+
+    For one-shot commands, before their first real call: an endpoint that is down
+    (refused, silent, or answering HTTP 5xx) or credentials that are missing or
+    refused end the command at once instead of being retried as an outage.
+    Any other answer, a permission refusal included, shows the endpoint is there.
+    """
+    where = settings.resolved_endpoint or f"AWS ({settings.resolved_region})"
+    probe = await call(client, service="sqs", settings=settings, probe_timeout=within)
+    try:
+        with anyio.fail_after(within):
+            await call(probe.list_queues, MaxResults=1, abandon_on_cancel=True)
+    except TimeoutError:
+        raise EndpointUnreachableError(f"no answer from the AWS endpoint {where} within {within:g} s") from None
+    except (CredentialsError, EndpointUnreachableError):
+        raise
+    except TransportError:
+        return  # it answered (a permission refusal included): the command's own calls will say what is wrong
 
 
 async def call(
@@ -160,7 +221,10 @@ def error_code(exc: BaseException) -> str | None:
 def map_error(exc: Exception) -> TransportError:
     """Translate a botocore error into our tree, keeping the service's words."""
     if isinstance(exc, (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError)):
-        return CredentialsError("no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/SECRET)")
+        return CredentialsError(
+            "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for AWS; "
+            "for a local endpoint run `asyncmcp local` and paste its exports, or set AWS_ENDPOINT_URL"
+        )
     if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectionClosedError)):
         return EndpointUnreachableError(f"cannot reach AWS endpoint: {exc}")
     if isinstance(exc, (botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError)):
@@ -169,6 +233,9 @@ def map_error(exc: Exception) -> TransportError:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
         text = str(error.get("Message", "")) or code
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if status >= 500:
+            return EndpointFailingError(f"AWS endpoint answered HTTP {status} ({code}): {text}")
         if code in _QUEUE_MISSING:
             return QueueNotFoundError(f"queue does not exist: {text}")
         if code in _TOPIC_MISSING:

@@ -8,7 +8,8 @@ library and re-raised from the original, so callers only ever catch these::
     │   ├── UnknownTransportError   no transport by that name ("did you mean ...")
     │   └── AppLoadError            "module:attr" could not be imported
     ├── TransportError              a channel failed while moving messages
-    │   ├── EndpointUnreachableError    nothing answers at the endpoint
+    │   ├── EndpointUnreachableError    nothing answers at the endpoint (retried as transient)
+    │   │   └── EndpointFailingError    it answers, with a server error (HTTP 5xx): transient too
     │   ├── CredentialsError            no or rejected credentials
     │   ├── DestinationUnreachableError the address does not exist or refuses us: retrying will not help
     │   │   └── QueueNotFoundError      the named queue does not exist
@@ -48,6 +49,14 @@ class TransportError(AsyncMCPError):
 
 class EndpointUnreachableError(TransportError):
     """Nothing answers at the configured endpoint."""
+
+
+class EndpointFailingError(EndpointUnreachableError):
+    """The endpoint answers, but with a server error (HTTP 5xx).
+
+    A subclass of `EndpointUnreachableError` so that every retry that rides out
+    an outage treats "connection refused" and "500" alike: both are transient.
+    """
 
 
 class CredentialsError(TransportError):

@@ -18,7 +18,8 @@ peer-side id. Many clients can therefore share one peer connection.
 Messages the peer starts (sampling, elicitation, roots requests; log and
 change notifications) carry no request id on the wire, so `FrontRoutes`
 attributes them: to the one client request in flight, or to the client
-connection itself when the peer serves exactly one connection. Anything it
+connection itself when the peer serves exactly one connection (a proxy lane,
+or an upstream session opened for one client). Anything it
 cannot attribute is refused (requests) or logged (notifications), never sent
 to a client it may not belong to.
 """
@@ -114,13 +115,16 @@ class FrontRoutes:
     lane): messages that cannot be tied to one request then go to that
     connection's own channel. With many connections (a shared upstream) they
     go only to the single request in flight, if there is exactly one.
+    `session` names that one connection up front, so what the peer sends
+    before the first request is served (a roots query right after the
+    handshake) already has somewhere to go.
     """
 
-    def __init__(self, *, peer_name: str, standalone: bool) -> None:
+    def __init__(self, *, peer_name: str, standalone: bool, session: ServerSession | None = None) -> None:
         self._peer_name = peer_name
         self._standalone = standalone
         self._serving: dict[int, Ctx] = {}
-        self._connection_session: ServerSession | None = None
+        self._connection_session: ServerSession | None = session if standalone else None
 
     @property
     def busy(self) -> int:

@@ -6,6 +6,7 @@ import functools
 import inspect
 import json
 import logging
+import math
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,22 +39,23 @@ class ExitCode(IntEnum):
     PROTOCOL = 6
     PENDING = 7
     """`connect collect`: the answer is not on the reply queue yet."""
-    EXPIRED = 8
-    """`connect collect`: not there, and its keep time has run out: it expired (or was never answered)."""
+    GONE = 8
+    """`connect collect`: the answer is gone: already collected on this machine, or its keep time has run out."""
     INTERRUPTED = 130
     """Ctrl-C (the running request was cancelled)."""
 
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok · 1 the tool reported an error (isError) · 2 usage error · 3 bad configuration · "
-    "4 transport unreachable (endpoint, credentials, queue) · 5 timed out · 6 the server answered with an error."
+    "4 transport unreachable (endpoint, credentials, queue) · 5 timed out · 6 the server answered with an error · "
+    "7 collect: not answered yet · 8 collect: gone (already collected here, or expired)."
 )
 
 
 def exit_code_for(exc: BaseException) -> ExitCode:
     if isinstance(exc, errors.UsageError):
         return ExitCode.USAGE
-    if isinstance(exc, errors.ConfigurationError):
+    if isinstance(exc, (errors.ConfigurationError, errors.PayloadTooLargeError)):
         return ExitCode.CONFIGURATION
     if isinstance(exc, errors.TransportError):
         return ExitCode.UNREACHABLE
@@ -78,10 +80,53 @@ def run(main: Callable[[], Awaitable[T]]) -> T:
     except errors.AsyncMCPError as exc:
         raise fail(str(exc), exit_code_for(exc)) from None
     except MCPError as exc:
-        code = ExitCode.TIMEOUT if "timed out" in str(exc).lower() else ExitCode.PROTOCOL
-        raise fail(f"server answered with an error: {exc}", code) from None
+        raise fail(*describe_mcp_error(exc)) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+def describe_mcp_error(exc: Any) -> tuple[str, ExitCode]:
+    """What an SDK error means to the user: not sent (a local failure), timed out, or the server's answer."""
+    from mcp_types import REQUEST_TIMEOUT
+
+    from asyncmcp_cli import not_sent
+
+    cause = not_sent.cause_of(exc.error.data)
+    if cause is not None:
+        if isinstance(cause, errors.EndpointUnreachableError):
+            return f"request not sent: {cause}", exit_code_for(cause)
+        return f"request not sent (a local error; the server was not contacted): {cause}", exit_code_for(cause)
+    if exc.error.code == REQUEST_TIMEOUT:
+        return f"timed out waiting for the answer: {exc}", ExitCode.TIMEOUT
+    return f"server answered with an error: {exc}", ExitCode.PROTOCOL
+
+
+def _seconds(value: float | None, *, zero_ok: bool) -> float | None:
+    if value is not None and (not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok)):
+        raise typer.BadParameter(f"{value} is not a number of seconds {'>= 0' if zero_ok else '> 0'}")
+    return value
+
+
+def seconds(value: float | None) -> float | None:
+    """A Typer callback for an option in seconds: finite and above zero (a typo fails before anything starts)."""
+    return _seconds(value, zero_ok=False)
+
+
+def seconds_or_zero(value: float | None) -> float | None:
+    """A Typer callback for an option in seconds where zero means "none": finite and not negative."""
+    return _seconds(value, zero_ok=True)
+
+
+def valid_endpoint_url(value: str | None) -> str | None:
+    """A Typer callback: an AWS endpoint must be an http(s) URL (checked before anything starts)."""
+    from asyncmcp_cli.aws import check_endpoint_url
+
+    if not value:
+        return value
+    try:
+        return check_endpoint_url(value)
+    except errors.ConfigurationError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def setup_logging(level: str) -> None:
@@ -93,9 +138,22 @@ def setup_logging(level: str) -> None:
     """
     handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
     handler.setFormatter(safe_text.EscapingFormatter("%(message)s", datefmt="[%X]"))
+    if level.upper() != "DEBUG":
+        handler.addFilter(_without_traceback)
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "mcp", "httpx", "httpcore", "httpx2", "uvicorn"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _without_traceback(record: logging.LogRecord) -> bool:
+    """Log one line, not a traceback (libraries log theirs with `exc_info`): the stack is for --log-level debug."""
+    if record.exc_info or record.exc_text:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.getMessage()}: {record.exc_info[1]}".splitlines()[0]
+            record.args = None
+        record.exc_info = None
+        record.exc_text = None
+    return True
 
 
 def print_json(data: Any) -> None:
@@ -189,6 +247,7 @@ _TRANSPORT_PARAMETERS = [
             typer.Option(
                 "--endpoint-url",
                 envvar="AWS_ENDPOINT_URL",
+                callback=valid_endpoint_url,
                 help="AWS endpoint (the embedded one, LocalStack); unset for real AWS.",
                 rich_help_panel="Transport",
             ),

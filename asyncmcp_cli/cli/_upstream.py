@@ -57,6 +57,8 @@ async def chosen_server(
     upstream_url: str | None,
     upstream_headers: dict[str, str],
     upstream_timeout: float | None,
+    upstream_sessions: str = "per-client",
+    upstream_max_sessions: int = 8,
 ) -> AsyncIterator[Any]:
     """The SDK server to serve: an upstream mirror, the APP, or the demo."""
     given = {"APP": app_ref is not None, "-- COMMAND": command is not None, "--upstream": upstream_url is not None}
@@ -69,7 +71,12 @@ async def chosen_server(
         from asyncmcp_cli.upstream import CommandTarget, UrlTarget, upstream_server
 
         target = CommandTarget.of(command) if command is not None else UrlTarget(upstream_url or "", upstream_headers)
-        async with upstream_server(target, call_timeout=upstream_timeout) as server:
+        async with upstream_server(
+            target,
+            sessions="shared" if upstream_sessions == "shared" else "per-client",
+            max_sessions=upstream_max_sessions,
+            call_timeout=upstream_timeout,
+        ) as server:
             yield server
         return
     from asyncmcp_cli.apps import as_lowlevel, load_server

@@ -16,6 +16,7 @@ from asyncmcp_cli.cli._common import (
     fail,
     print_json,
     setup_logging,
+    valid_endpoint_url,
 )
 
 _ACTION_STYLES = {
@@ -131,7 +132,10 @@ def provision(
     ] = False,
     json_output: JsonFlag = False,
     endpoint_url: Annotated[
-        str | None, typer.Option("--endpoint-url", help="Endpoint to use instead of the target's default.")
+        str | None,
+        typer.Option(
+            "--endpoint-url", callback=valid_endpoint_url, help="Endpoint to use instead of the target's default."
+        ),
     ] = None,
     region: Annotated[str | None, typer.Option("--region", envvar="AWS_REGION", help="AWS region.")] = None,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Any
 
 import typer
@@ -12,10 +13,17 @@ from asyncmcp_cli.cli._common import (
     TransportOptions,
     err_console,
     run,
+    seconds,
+    seconds_or_zero,
     setup_logging,
     with_transport_options,
 )
 from asyncmcp_cli.cli._upstream import UpstreamCommand, chosen_server, parse_headers, upstream_argv
+
+
+class UpstreamSessions(str, Enum):
+    per_client = "per-client"
+    shared = "shared"
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +60,8 @@ def serve(
         int | None, typer.Option(help="Requests running at once before the server stops receiving. [default: 64]")
     ] = None,
     grace_period: Annotated[
-        float, typer.Option(help="On SIGINT/SIGTERM, seconds to let running requests finish.")
+        float,
+        typer.Option(callback=seconds_or_zero, help="On SIGINT/SIGTERM, seconds to let running requests finish."),
     ] = 30.0,
     host: Annotated[
         str | None,
@@ -112,11 +121,32 @@ def serve(
         float | None,
         typer.Option(
             "--upstream-timeout",
+            callback=seconds,
             help="Seconds to wait for the upstream server's answer before the client gets a JSON-RPC error. "
             "[default: no limit]",
             rich_help_panel="Upstream",
         ),
     ] = None,
+    upstream_sessions: Annotated[
+        UpstreamSessions,
+        typer.Option(
+            "--upstream-sessions",
+            help="per-client: a client that declares sampling, elicitation or roots gets an upstream session "
+            "(for a COMMAND, a process) of its own, initialized with its capabilities; the other clients share "
+            "one. shared: every client shares one session, which declares sampling and elicitation for all.",
+            rich_help_panel="Upstream",
+        ),
+    ] = UpstreamSessions.per_client,
+    upstream_max_sessions: Annotated[
+        int,
+        typer.Option(
+            "--upstream-max-sessions",
+            min=1,
+            help="per-client: upstream sessions open at once; the least recently used idle one is closed to "
+            "make room, and a client finding all of them busy gets a JSON-RPC error.",
+            rich_help_panel="Upstream",
+        ),
+    ] = 8,
     log_level: LogLevel = "info",
     options: TransportOptions,
 ) -> None:
@@ -140,6 +170,8 @@ def serve(
             upstream_url=upstream,
             upstream_headers=parse_headers(upstream_header),
             upstream_timeout=upstream_timeout,
+            upstream_sessions=upstream_sessions.value,
+            upstream_max_sessions=upstream_max_sessions,
         ) as server:
             await serve_it(server)
 

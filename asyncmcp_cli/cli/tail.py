@@ -11,7 +11,19 @@ from rich.table import Table
 from rich.text import Text
 
 from asyncmcp_cli import safe_text
-from asyncmcp_cli.cli._common import JsonFlag, LogLevel, console, err_console, print_json, run, setup_logging
+from asyncmcp_cli.cli._common import (
+    JsonFlag,
+    LogLevel,
+    console,
+    err_console,
+    print_json,
+    run,
+    seconds,
+    seconds_or_zero,
+    setup_logging,
+    valid_endpoint_url,
+)
+from asyncmcp_cli.cli.connect.options import DEFAULT_CONNECT_TIMEOUT
 from asyncmcp_cli.reply_expiry import ORPHAN_RECEIVE_COUNT
 
 _KIND_STYLES = {"request": "cyan", "notification": "blue", "response": "green", "error": "red", "invalid": "bold red"}
@@ -61,7 +73,9 @@ def tail(
     ] = False,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep watching (long polls) until Ctrl-C.")] = False,
     count: Annotated[int | None, typer.Option("--count", "-n", min=1, help="Stop after N messages.")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", min=0, help="Stop after this many seconds.")] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", callback=seconds_or_zero, help="Stop after this many seconds.")
+    ] = None,
     consume: Annotated[
         bool, typer.Option("--consume", help="Delete the messages shown (default: give them back at once).")
     ] = False,
@@ -97,9 +111,24 @@ def tail(
         typer.Option("--profile", envvar="ASYNCMCP_PROFILE", help="Profile to read roles and endpoint from."),
     ] = None,
     endpoint_url: Annotated[
-        str | None, typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint (moto, LocalStack).")
+        str | None,
+        typer.Option(
+            "--endpoint-url",
+            envvar="AWS_ENDPOINT_URL",
+            callback=valid_endpoint_url,
+            help="AWS endpoint (moto, LocalStack).",
+        ),
     ] = None,
     region: Annotated[str | None, typer.Option("--region", envvar="AWS_REGION", help="AWS region.")] = None,
+    connect_timeout: Annotated[
+        float,
+        typer.Option(
+            "--connect-timeout",
+            envvar="ASYNCMCP_CONNECT_TIMEOUT",
+            callback=seconds,
+            help="Seconds to wait for the AWS endpoint to answer at all before exiting 4.",
+        ),
+    ] = DEFAULT_CONNECT_TIMEOUT,
     log_level: LogLevel = "warning",
 ) -> None:
     """Watch the MCP messages on queues: time, kind, method, id, client, size, receive count.
@@ -120,6 +149,7 @@ def tail(
             endpoint_url=endpoint_url or (chosen.endpoint_url if chosen else None),
             region=region or (chosen.region if chosen else None),
         )
+        await aws.check_reachable(settings, within=connect_timeout)
         roles = chosen.roles if chosen else {}
         if redrive:
             targets = inspect.queues_for(queues or ["dlq"], roles)

@@ -27,7 +27,7 @@ import mcp_types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import SessionMessage
 
-from asyncmcp_cli import codec, reply_expiry
+from asyncmcp_cli import codec, not_sent, reply_expiry
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
 from asyncmcp_cli.payloads import ClaimCheck, Cleanup, nothing
 from asyncmcp_cli.sqs_queues import Received, SqsQueues
@@ -41,7 +41,11 @@ SendRequest = Callable[[str, dict[str, str]], Awaitable[None]]
 """send(body, attributes): put one client message on the server's request channel."""
 
 SEND_RETRY_SECONDS = 60.0
-"""How long a client keeps retrying a send while the endpoint is unreachable."""
+"""How long a client keeps retrying a send while the endpoint is unreachable or failing (HTTP 5xx).
+
+This rides out an outage in a session that is already running. A one-shot
+command checks the endpoint first (`aws.check_reachable`) and fails fast if
+its very first contact fails."""
 
 REPLY_VISIBILITY_SECONDS = 2
 """Visibility timeout of received replies. A reply is deleted as soon as it is read, so
@@ -82,11 +86,11 @@ async def queue_client_streams(
         try:
             await _send_with_retry(send, codec.encode(message), attributes | extra)
         except AsyncMCPError as exc:
-            logger.warning("could not send %s: %s", codec.method_of(message) or "message", exc)
+            # The caller hears of it through the error reply; the log line is for long-lived processes.
+            logger.info("could not send %s: %s", codec.method_of(message) or "message", exc)
             if rid is not None:
                 waiting.discard(rid)
-                error = codec.error_reply(rid, types.INTERNAL_ERROR, f"asyncmcp: request not sent: {exc}")
-                await read_writer.send(SessionMessage(error))
+                await read_writer.send(SessionMessage(not_sent.error_reply(rid, exc)))
 
     async def write_requests(tg: anyio.abc.TaskGroup) -> None:
         # Each send runs as its own task so that concurrent requests share batch calls;
@@ -123,7 +127,8 @@ async def queue_client_streams(
                             reply_url, wait_seconds=wait_seconds, visibility_timeout=REPLY_VISIBILITY_SECONDS
                         )
                 except AsyncMCPError as exc:
-                    logger.warning("receive from %s failed (%s); retrying in %.1fs", reply_url, exc, backoff)
+                    log = logger.warning if backoff == 0.5 else logger.debug  # once per outage, then detail
+                    log("receive from %s failed (%s); retrying in %.1fs", reply_url, exc, backoff)
                     await anyio.sleep(backoff)
                     backoff = min(backoff * 2, 10.0)
                     continue
@@ -155,10 +160,12 @@ async def _send_with_retry(send: SendRequest, body: str, attributes: dict[str, s
         try:
             await send(body, attributes)
             return
-        except EndpointUnreachableError as exc:
+        except EndpointUnreachableError as exc:  # failing with HTTP 5xx included: both are transient
             if time.monotonic() + delay > deadline:
                 raise
-            logger.warning("endpoint unreachable (%s); retrying the send in %.1fs", exc, delay)
+            if delay == 0.2:
+                logger.warning("endpoint unreachable (%s); retrying the send for up to %gs", exc, SEND_RETRY_SECONDS)
+            logger.debug("retrying the send in %.1fs", delay)
             await anyio.sleep(delay)
             delay = min(delay * 2, 5.0)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import mcp_types as types
 
 from asyncmcp_cli import aws, codec, reply_expiry
+from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.payloads import DEFAULT_THRESHOLD, ClaimCheck
 from asyncmcp_cli.results import DEFAULT_TTL_SECONDS
 from asyncmcp_cli.transports.queue_listener import PollSettings
@@ -38,6 +39,10 @@ class QueueTransportOptions:
     """Client: how long its answers should wait for it on the reply queue after they are sent."""
     max_reply_ttl: float = reply_expiry.DEFAULT_MAX_REPLY_TTL
     """Server: the most it grants a client's `reply_ttl` (and what it grants when none is declared)."""
+
+    def __post_init__(self) -> None:
+        if self.payload_bucket is not None and not self.payload_bucket.strip():
+            raise ConfigurationError("payload_bucket is empty: name an S3 bucket, or leave the option out")
 
     @property
     def aws(self) -> aws.AwsSettings:

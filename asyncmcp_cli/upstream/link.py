@@ -4,6 +4,9 @@ An existing server may know only the 2025-11-25 handshake (most do today), so
 the link speaks that era to it: ``initialize`` once, as an SDK client would,
 then any number of forwarded requests. Every server understands it, old or
 new. Which era the queue clients speak is the front's business (`server`).
+The capabilities it declares are the caller's: `SHARED_CAPABILITIES` for the
+link every client shares, a client's own for a link opened for that client
+(`sessions`), since servers shape what they offer on them.
 
 The SDK's `JSONRPCDispatcher` runs the connection: it mints the upstream-side
 request ids, matches answers, relays progress and sends courtesy cancels.
@@ -30,12 +33,16 @@ from asyncmcp_cli.upstream.target import UpstreamTarget
 
 logger = logging.getLogger(__name__)
 
-CLIENT_CAPABILITIES = types.ClientCapabilities(
+SHARED_CAPABILITIES = types.ClientCapabilities(
     sampling=types.SamplingCapability(),
     elicitation=types.ElicitationCapability(form=types.FormElicitationCapability()),
 )
-"""What we tell the upstream we can do: relay sampling and form elicitation to a queue client
-(when the client's era allows it and the request can be attributed; otherwise it gets an error)."""
+"""What the one shared link (``--upstream-sessions shared``) tells the upstream we can do: relay
+sampling and form elicitation to a queue client (when the client's era allows it and the request
+can be attributed; otherwise it gets an error)."""
+
+NO_CAPABILITIES = types.ClientCapabilities()
+"""What the shared link declares when clients that can receive server requests get links of their own."""
 
 
 @dataclass(eq=False)
@@ -59,7 +66,13 @@ class Link:
 
 
 @asynccontextmanager
-async def open_link(target: UpstreamTarget, routes: FrontRoutes, *, init_timeout: float = 60.0) -> AsyncIterator[Link]:
+async def open_link(
+    target: UpstreamTarget,
+    routes: FrontRoutes,
+    *,
+    capabilities: types.ClientCapabilities = SHARED_CAPABILITIES,
+    init_timeout: float = 60.0,
+) -> AsyncIterator[Link]:
     """Connect, run the handshake, yield the link until it ends (connection lost or `end()`)."""
     async with target.connect() as (read_stream, write_stream), anyio.create_task_group() as tg:
         dispatcher: JSONRPCDispatcher[Any] = JSONRPCDispatcher(read_stream, write_stream)
@@ -74,7 +87,7 @@ async def open_link(target: UpstreamTarget, routes: FrontRoutes, *, init_timeout
         await tg.start(pump)
         params = types.InitializeRequestParams(
             protocol_version=LATEST_HANDSHAKE_VERSION,
-            capabilities=CLIENT_CAPABILITIES,
+            capabilities=capabilities,
             client_info=types.Implementation(name="asyncmcp", version=__version__),
         )
         raw = await dispatcher.send_raw_request(

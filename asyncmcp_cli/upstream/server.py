@@ -3,7 +3,8 @@
 `serve` runs an SDK `Server` on every queue client's connection; here that
 server is a mirror of the upstream: it presents the upstream's name,
 instructions and capabilities, and each spec request it receives is handed,
-with its raw params, to the shared upstream connection (`relay.forward`).
+with its raw params, to an upstream connection (`relay.forward`): the client's
+own when it can receive server requests (`sessions`), else the shared one.
 Because the SDK serves the queue side, both protocol eras work whatever the
 upstream speaks:
 
@@ -25,7 +26,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import mcp_types as types
@@ -37,7 +38,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from asyncmcp_cli import codec
 from asyncmcp_cli._groups import single_errors
-from asyncmcp_cli.relay import Ctx, forward
+from asyncmcp_cli.relay import Ctx, FrontRoutes, forward, front_connection
+from asyncmcp_cli.upstream.link import NO_CAPABILITIES, SHARED_CAPABILITIES, Link
+from asyncmcp_cli.upstream.sessions import (
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_SESSIONS,
+    ClientLinks,
+    relayable_capabilities,
+)
 from asyncmcp_cli.upstream.supervisor import Supervisor
 from asyncmcp_cli.upstream.target import UpstreamTarget
 
@@ -77,7 +85,9 @@ _SESSION_LOST = ("Session not found", "Session terminated")
 class UpstreamMirror(Server[Any]):
     """An SDK server with the upstream's identity whose spec requests are answered upstream."""
 
-    def __init__(self, supervisor: Supervisor, *, call_timeout: float | None) -> None:
+    def __init__(
+        self, supervisor: Supervisor, *, call_timeout: float | None, client_links: ClientLinks | None = None
+    ) -> None:
         initialized = supervisor.initialized
         assert initialized is not None, "build the mirror once the upstream is up"
         info = initialized.server_info
@@ -91,12 +101,15 @@ class UpstreamMirror(Server[Any]):
             icons=info.icons,
         )
         self.supervisor = supervisor
+        self.client_links = client_links
+        """Links of their own for clients that can receive server requests; None: everyone shares one."""
         self._call_timeout = call_timeout
         # Served on streamable HTTP, the SDK would list the tools (a round trip upstream) before every
         # tools/call to check `Mcp-Param-*` headers; the upstream checks its own arguments.
         self.get_tool_input_schema = _no_schema
         for method in FORWARDED_METHODS:
             self.add_request_handler(method, types.RequestParams, self._forward)
+        self.add_notification_handler("notifications/roots/list_changed", types.NotificationParams, self._roots_changed)
 
     def get_capabilities(
         self,
@@ -122,10 +135,19 @@ class UpstreamMirror(Server[Any]):
         return capabilities.model_copy(update=update)
 
     async def _forward(self, ctx: Ctx, _params: types.RequestParams) -> types.Result:
-        link = await self.supervisor.link()
-        with self.supervisor.routes.serving(ctx):
+        own = relayable_capabilities(ctx) if self.client_links is not None else None
+        if own is None or self.client_links is None:
+            link = await self.supervisor.link()
+            raw = await self._send(link, self.supervisor.routes, ctx)
+        else:
+            async with self.client_links.using(ctx, *own) as (link, routes):
+                raw = await self._send(link, routes, ctx)
+        return result_model(ctx.method, raw)
+
+    async def _send(self, link: Link, routes: FrontRoutes, ctx: Ctx) -> dict[str, Any]:
+        with routes.serving(ctx):
             try:
-                raw = await forward(
+                return await forward(
                     link.dispatcher,
                     ctx,
                     upstream_params(ctx.params),
@@ -137,7 +159,12 @@ class UpstreamMirror(Server[Any]):
                     logger.warning("the upstream server forgot our session; reconnecting")
                     link.end()
                 raise
-        return result_model(ctx.method, raw)
+
+    async def _roots_changed(self, ctx: Ctx, _params: types.NotificationParams) -> None:
+        """The client's roots changed: tell its own upstream session (the shared one never asks for roots)."""
+        link = self.client_links.live_link(front_connection(ctx)) if self.client_links is not None else None
+        if link is not None:
+            await link.dispatcher.notify("notifications/roots/list_changed", None)
 
 
 @functools.cache
@@ -179,23 +206,46 @@ def upstream_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
+SessionMode = Literal["shared", "per-client"]
+
+
 @asynccontextmanager
 async def upstream_server(
     target: UpstreamTarget,
     *,
+    sessions: SessionMode = "per-client",
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     call_timeout: float | None = None,
     ready_timeout: float = 30.0,
     init_timeout: float = 60.0,
 ) -> AsyncIterator[UpstreamMirror]:
     """Start (and keep restarting) the upstream; yield the SDK server to `serve` over any transport.
 
+    ``sessions="per-client"`` opens a link of its own for each client that can
+    receive server requests (`asyncmcp_cli.upstream.sessions`), at most
+    `max_sessions` at once; ``"shared"`` sends every client down one link.
+
     Raises `ConfigurationError` / `TransportError` at once if the upstream cannot be started.
     """
-    supervisor = Supervisor(target, ready_timeout=ready_timeout, init_timeout=init_timeout)
+    per_client = sessions == "per-client"
+    supervisor = Supervisor(
+        target,
+        capabilities=NO_CAPABILITIES if per_client else SHARED_CAPABILITIES,
+        ready_timeout=ready_timeout,
+        init_timeout=init_timeout,
+    )
+    client_links = (
+        ClientLinks(target, max_sessions=max_sessions, idle_timeout=idle_timeout, init_timeout=init_timeout)
+        if per_client
+        else None
+    )
     with single_errors():
         async with anyio.create_task_group() as tg:
             await tg.start(supervisor.run)
+            if client_links is not None:
+                await tg.start(client_links.run)
             try:
-                yield UpstreamMirror(supervisor, call_timeout=call_timeout)
+                yield UpstreamMirror(supervisor, call_timeout=call_timeout, client_links=client_links)
             finally:
                 tg.cancel_scope.cancel()

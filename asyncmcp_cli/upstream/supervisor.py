@@ -27,7 +27,7 @@ from mcp.shared.exceptions import MCPError
 from asyncmcp_cli._groups import sole_exception
 from asyncmcp_cli.errors import AsyncMCPError, ConfigurationError, TransportError
 from asyncmcp_cli.relay import FrontRoutes
-from asyncmcp_cli.upstream.link import Link, open_link
+from asyncmcp_cli.upstream.link import SHARED_CAPABILITIES, Link, open_link
 from asyncmcp_cli.upstream.target import UpstreamTarget, UrlTarget
 
 if sys.version_info < (3, 11):  # pragma: no cover
@@ -42,10 +42,18 @@ STABLE_SECONDS = 10.0
 
 
 class Supervisor:
-    """The one connection every queue client's requests share."""
+    """The one connection the queue clients share (all of them, or those without a link of their own)."""
 
-    def __init__(self, target: UpstreamTarget, *, ready_timeout: float = 30.0, init_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        target: UpstreamTarget,
+        *,
+        capabilities: types.ClientCapabilities = SHARED_CAPABILITIES,
+        ready_timeout: float = 30.0,
+        init_timeout: float = 60.0,
+    ) -> None:
         self.target = target
+        self.capabilities = capabilities
         self.routes = FrontRoutes(peer_name="the upstream server", standalone=False)
         self.restarts = 0
         self.last_error: str | None = None
@@ -63,7 +71,9 @@ class Supervisor:
         while True:
             began = time.monotonic()
             try:
-                async with open_link(self.target, self.routes, init_timeout=self._init_timeout) as link:
+                async with open_link(
+                    self.target, self.routes, capabilities=self.capabilities, init_timeout=self._init_timeout
+                ) as link:
                     self._up(link)
                     if first:
                         first = False
@@ -74,7 +84,7 @@ class Supervisor:
             except Exception as exc:
                 if first:
                     raise _start_error(self.target, exc) from exc
-                self.last_error = _describe(exc)
+                self.last_error = describe_failure(exc)
             finally:
                 self._down()
             if time.monotonic() - began >= STABLE_SECONDS:
@@ -115,7 +125,7 @@ def _root(exc: BaseException) -> BaseException:
     return sole_exception(exc) if isinstance(exc, BaseExceptionGroup) else exc
 
 
-def _describe(exc: BaseException) -> str:
+def describe_failure(exc: BaseException) -> str:
     exc = _root(exc)
     if isinstance(exc, MCPError):
         if exc.error.code == types.CONNECTION_CLOSED:
@@ -128,5 +138,5 @@ def _start_error(target: UpstreamTarget, exc: Exception) -> AsyncMCPError:
     root = _root(exc)
     if isinstance(root, AsyncMCPError):
         return root
-    reason = f"the upstream server {target.describe()} did not start: {_describe(root)}"
+    reason = f"the upstream server {target.describe()} did not start: {describe_failure(root)}"
     return TransportError(reason) if isinstance(target, UrlTarget) else ConfigurationError(reason)

@@ -29,7 +29,7 @@ def test_a_request_waits_for_a_server_started_after_it_was_sent(queues: Queues, 
     assert collected.stdout == "sent before the server\n"
 
     again = connect(queues, "collect", receipt)
-    assert again.returncode == 7  # collected once: the answer has been taken
+    assert again.returncode == 8  # collected once: the answer has been taken, here
 
 
 def test_json_receipts_stdin_client_ids_and_tool_errors(queues: Queues, tmp_path: Path) -> None:

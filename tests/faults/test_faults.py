@@ -169,6 +169,34 @@ async def test_endpoint_outage_is_ridden_out(queues: Queues) -> None:
     assert all(app.executions[f"echo:during-{n}"] == 1 for n in range(10))
 
 
+@pytest.mark.timeout(120)
+async def test_endpoint_answering_http_500_is_ridden_out_like_a_lost_connection(queues: Queues) -> None:
+    app = ControlledApp()
+    moto_port = urlsplit(queues.endpoint.url).port
+    assert moto_port is not None
+    proxy = TcpProxy(moto_port)
+    results: dict[int, str] = {}
+    proxy.start()
+    try:
+        server_side = client_transport(queues, proxy.url, allow_reply=(queues.prefix + "*",))
+        async with running(app, server_side), open_client(client_transport(queues, proxy.url), timeout=100) as client:
+            assert (await client.call_tool("echo", {"text": "before"})).content[0].text == "before"
+            proxy.answer_500()
+            async with anyio.create_task_group() as calls:
+
+                async def call(n: int) -> None:
+                    results[n] = (await client.call_tool("echo", {"text": f"during-{n}"})).content[0].text
+
+                for n in range(5):
+                    calls.start_soon(call, n)
+                await wait_until(lambda: proxy.answered_500 >= 30, within=60)  # sends and polls all got 500s
+                proxy.forward_again()
+    finally:
+        proxy.cut()
+    assert results == {n: f"during-{n}" for n in range(5)}
+    assert all(app.executions[f"echo:during-{n}"] == 1 for n in range(5))
+
+
 HOSTILE = st.one_of(
     st.text(max_size=300).map(lambda text: ("not-json", "{" + text, {})),
     st.binary(max_size=200).map(lambda raw: ("bytes", raw.decode("latin-1") or "x", {})),

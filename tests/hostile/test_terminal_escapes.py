@@ -101,7 +101,7 @@ def test_serve_logs_escaped_and_connect_shows_a_queued_answer_escaped(queues: Qu
         called = connect(queues, "call", "payload")
     logged = log.read_bytes().decode()
     assert_nothing_raw(logged)
-    assert r"from client evil\x1b]0;pwned" in logged  # the client id in the refusal
+    assert r"from client 'evil\x1b]0;pwned" in logged  # the client id in the refusal
     assert r"not json \x1b]0;pwned" in logged  # the body preview of the dropped message
 
     assert called.returncode == 0, called.stderr

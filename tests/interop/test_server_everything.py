@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.cli.connect_support import connect
 from tests.cli.processes import serving
 from tests.conftest import Queues
@@ -25,3 +27,18 @@ def test_connect_lists_its_tools_and_calls_echo_and_get_sum_over_sqs(queues: Que
     assert summed.returncode == 0, summed.stderr
     assert "5" in summed.stdout
     assert "42" in handshake.stdout
+
+
+@pytest.mark.parametrize(("mode", "offered"), [("per-client", False), ("shared", True)])
+def test_a_client_without_sampling_is_offered_the_sampling_tool_only_when_sessions_are_shared(
+    queues: Queues, mode: str, offered: bool
+) -> None:
+    everything = npm_peer("mcp-server-everything")
+    with serving(queues, "--upstream-sessions", mode, "--", everything, "stdio"):
+        tools = connect(queues, "tools", "--json")
+        called = connect(queues, "call", "trigger-sampling-request", "prompt=hi")
+    assert tools.returncode == 0, tools.stderr
+    names = {tool["name"] for tool in json.loads(tools.stdout)}
+    assert {"echo", "get-sum"} <= names
+    assert ("trigger-sampling-request" in names) is offered
+    assert called.returncode != 0

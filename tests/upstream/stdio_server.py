@@ -1,7 +1,8 @@
 """An ordinary stdio MCP server for the upstream tests, run as a real subprocess.
 
 Tools whose behaviour the tests steer: a slow tool that reports progress, its
-own pid (so a test can kill it), a log line, an elicitation, a crash. It says
+own pid (so a test can kill it), a log line, an elicitation, a sampling
+request, a crash. It says
 hello on stderr at start-up, as many servers do.
 """
 
@@ -11,6 +12,7 @@ import os
 import sys
 
 import anyio
+import mcp_types as types
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import BaseModel
 
@@ -50,6 +52,14 @@ class Answer(BaseModel):
 async def ask(question: str, ctx: Context) -> str:
     result = await ctx.elicit(question, Answer)
     return f"{result.action}:{result.data.answer if result.data else ''}"
+
+
+@server.tool()
+async def sample(prompt: str, ctx: Context) -> str:
+    result = await ctx.session.create_message(
+        [types.SamplingMessage(role="user", content=types.TextContent(type="text", text=prompt))], max_tokens=50
+    )
+    return result.content.text if isinstance(result.content, types.TextContent) else "?"
 
 
 @server.tool()

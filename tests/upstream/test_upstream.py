@@ -6,10 +6,6 @@ import logging
 import os
 import signal
 import sys
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 
 import anyio
 import mcp_types as types
@@ -18,33 +14,11 @@ from mcp.shared.exceptions import MCPError
 
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.errors import ConfigurationError
-from asyncmcp_cli.server import serve
-from asyncmcp_cli.transports.memory import MemoryTransport
-from asyncmcp_cli.upstream import CommandTarget, UpstreamMirror, upstream_server
+from asyncmcp_cli.upstream import CommandTarget, upstream_server
 from asyncmcp_cli.upstream.server import upstream_params
+from tests.upstream.support import served
 
 pytestmark = pytest.mark.anyio
-
-UPSTREAM = [sys.executable, str(Path(__file__).with_name("stdio_server.py"))]
-
-
-@asynccontextmanager
-async def served(
-    argv: list[str] = UPSTREAM, *, call_timeout: float | None = 20
-) -> AsyncIterator[tuple[MemoryTransport, UpstreamMirror]]:
-    """The upstream command served over a fresh memory transport for the duration of the block."""
-    transport = MemoryTransport(f"upstream-{uuid.uuid4().hex}")
-    shutdown, ready = anyio.Event(), anyio.Event()
-    async with (
-        upstream_server(CommandTarget.of(argv), call_timeout=call_timeout, ready_timeout=20) as server,
-        anyio.create_task_group() as tg,
-    ):
-        tg.start_soon(lambda: serve(server, transport, shutdown=shutdown, grace_seconds=1, on_ready=ready.set))
-        await ready.wait()
-        try:
-            yield transport, server
-        finally:
-            shutdown.set()
 
 
 @pytest.mark.parametrize("era", ["stateless", "handshake"])

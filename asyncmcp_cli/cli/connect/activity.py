@@ -111,7 +111,8 @@ class Activity:
     async def message(self, message: Any) -> None:
         """`mcp.Client(message_handler=...)`: notifications other than progress and logs, and stream errors."""
         if isinstance(message, Exception):
-            self._out.print(f"[yellow]warning:[/] {markup(str(message))}", highlight=False)
+            first_line = (str(message).strip().splitlines() or [type(message).__name__])[0]
+            self._out.print(f"[yellow]warning:[/] {markup(first_line)}", highlight=False, soft_wrap=True)
             return
         method = getattr(message, "method", "")
         if method in _CHANGES:

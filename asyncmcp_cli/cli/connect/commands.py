@@ -71,6 +71,7 @@ def run_with_client(client: ClientOptions, body: Body[T]) -> T:
 
     async def main() -> T:
         target = client.target()
+        await client.check_first_contact(target)
         async with open_target(target, **client.client_kwargs(), **activity.client_callbacks()) as mcp:
             return await interruptible(lambda: body(mcp, Catalog(mcp), activity))
 

@@ -20,11 +20,13 @@ from asyncmcp_cli.cli._common import (
     fail,
     print_json,
     run,
+    seconds,
+    seconds_or_zero,
     setup_logging,
     with_transport_options,
 )
 from asyncmcp_cli.cli.connect.app import connect_app
-from asyncmcp_cli.cli.connect.options import ClientOptions
+from asyncmcp_cli.cli.connect.options import DEFAULT_CONNECT_TIMEOUT, ClientOptions
 
 if TYPE_CHECKING:
     import mcp_types as types
@@ -59,6 +61,7 @@ def fire_tool_call(
         target = client.target()
         if target.transport is None:
             raise ConfigurationError(f"--no-wait needs a queue transport (sqs, sns+sqs), not {target.label()}")
+        await client.check_first_contact(target)
         return await fire(
             target.transport,
             lambda mcp: mcp.call_tool(name, arguments),
@@ -106,8 +109,20 @@ def collect_reply(
         str | None, typer.Option("--request-id", help="With --client-id: only the answer to this request id.")
     ] = None,
     wait: Annotated[
-        float, typer.Option("--wait", metavar="SECONDS", help="Wait up to SECONDS for the answer to arrive.")
+        float,
+        typer.Option(
+            "--wait", metavar="SECONDS", callback=seconds_or_zero, help="Wait up to SECONDS for the answer to arrive."
+        ),
     ] = 0.0,
+    connect_timeout: Annotated[
+        float,
+        typer.Option(
+            "--connect-timeout",
+            envvar="ASYNCMCP_CONNECT_TIMEOUT",
+            callback=seconds,
+            help="Seconds to wait for the AWS endpoint to answer at all before exiting 4.",
+        ),
+    ] = DEFAULT_CONNECT_TIMEOUT,
     keep: Annotated[
         bool, typer.Option("--keep", help="Leave the answer on the queue (collect it again later).")
     ] = False,
@@ -128,13 +143,17 @@ def collect_reply(
 
     Reads the reply queue for the receipt's client id and request id and leaves
     every other message there (deleting those past their expiry). Exits 7 when
-    the answer is not there yet, 8 when it is not there and its keep time has
-    run out since the request was sent (it expired, or was never answered).
+    the answer is not there yet; 8 when it is gone: this machine already
+    collected it (an answer is delivered once; --keep leaves it on the queue),
+    or it is not there and its keep time has run out since the request was
+    sent (it expired, or was never answered).
 
     The receipt's endpoint and region are used only when they are the
     configured ones (or with --trust-receipt-endpoint); a receipt that names
     another endpoint, or has a malformed field, is refused (exit 2).
     """
+    from asyncmcp_cli import collected as collected_here
+    from asyncmcp_cli.aws import AwsSettings, check_reachable
     from asyncmcp_cli.cli.connect.activity import Activity
     from asyncmcp_cli.deferred import collect
 
@@ -147,12 +166,25 @@ def collect_reply(
 
     async def main() -> tuple[Receipt, Collected]:
         receipt = _receipt_from(receipt_text, client_id, request_id, options, trust=trust_receipt_endpoint)
-        with activity.running(f"waiting for the answer to {_what(receipt)}" if wait else "looking for the answer"):
-            return receipt, await collect(receipt, wait=wait, keep=keep)
+        settings = AwsSettings(endpoint_url=receipt.endpoint, region=receipt.region)
+        await check_reachable(settings, within=connect_timeout)
+        patience = 0.0 if collected_here.collected_at(receipt) else wait  # no waiting for what was taken already
+        with activity.running(f"waiting for the answer to {_what(receipt)}" if patience else "looking for the answer"):
+            return receipt, await collect(receipt, wait=patience, keep=keep)
 
     receipt, collected = run(main)
+    if collected.replies and not keep:
+        collected_here.remember(receipt, [reply.request_id for reply in collected.replies])
+    earlier = None if collected.replies else collected_here.collected_at(receipt)
     if json_output:
-        print_json(_as_json(receipt, collected))
+        print_json(_as_json(receipt, collected) | ({"status": "collected", "collected_at": earlier} if earlier else {}))
+    elif earlier:
+        err_console.print(
+            f"already collected: {escape(_what(receipt))} was collected here at {safe_text.markup(earlier)}; "
+            "an answer is delivered once (collect with --keep to leave it on the queue)",
+            highlight=False,
+            soft_wrap=True,
+        )
     elif collected.expired:
         err_console.print(
             f"expired: {escape(_what(receipt))} is not on the reply queue, and answers to it were kept "
@@ -173,7 +205,7 @@ def collect_reply(
     else:
         for reply in collected.replies:
             _print_reply(reply, many=len(collected.replies) > 1)
-    raise typer.Exit(int(_exit_code(collected)))
+    raise typer.Exit(int(ExitCode.GONE if earlier else _exit_code(collected)))
 
 
 def _receipt_from(
@@ -252,7 +284,7 @@ def _as_call_result(reply: Reply) -> types.CallToolResult | None:
 
 def _exit_code(collected: Collected) -> ExitCode:
     if not collected.replies:
-        return ExitCode.EXPIRED if collected.expired else ExitCode.PENDING
+        return ExitCode.GONE if collected.expired else ExitCode.PENDING
     if any(reply.error is not None for reply in collected.replies):
         return ExitCode.PROTOCOL
     if any((call := _as_call_result(reply)) is not None and call.is_error for reply in collected.replies):

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from asyncmcp_cli.cli._common import TransportOptions, parse_key_values
+from asyncmcp_cli.cli._common import TransportOptions, parse_key_values, seconds
 
 if TYPE_CHECKING:
     from asyncmcp_cli.targets import Target
+
+DEFAULT_CONNECT_TIMEOUT = 5.0
 
 T = TypeVar("T")
 
@@ -29,6 +31,7 @@ class ClientOptions:
     env: list[str] | None
     era: str | None
     timeout: float
+    connect_timeout: float
     client_id: str | None
     server_log: str
     quiet: bool
@@ -43,6 +46,20 @@ class ClientOptions:
         if is_http_url(self.transport.transport):
             return Target.for_url(self.transport.transport)
         return Target.for_transport(self.transport.resolve())
+
+    async def check_first_contact(self, target: Target) -> None:
+        """For a one-shot command: fail within `connect_timeout` if the queue transport's endpoint does not answer.
+
+        Without this a first send to a dead endpoint is retried as an outage (a minute).
+        Other targets fail fast on their own (a stdio command that cannot start, an
+        HTTP connection refused, webhook delivery's few retries).
+        """
+        from asyncmcp_cli.aws import check_reachable
+        from asyncmcp_cli.transports.queue_options import QueueTransportOptions
+
+        options = getattr(target.transport, "options", None)
+        if isinstance(options, QueueTransportOptions):
+            await check_reachable(options.aws, within=self.connect_timeout)
 
     def client_kwargs(self) -> dict[str, Any]:
         """`open_target` keywords (without the callbacks, which belong to the display)."""
@@ -104,7 +121,26 @@ _CLIENT_PARAMETERS = [
         Annotated[
             float,
             typer.Option(
-                "--timeout", envvar="ASYNCMCP_TIMEOUT", help="Seconds to wait for each answer.", rich_help_panel=PANEL
+                "--timeout",
+                envvar="ASYNCMCP_TIMEOUT",
+                callback=seconds,
+                help="Seconds to wait for each answer.",
+                rich_help_panel=PANEL,
+            ),
+        ],
+    ),
+    _option(
+        "connect_timeout",
+        DEFAULT_CONNECT_TIMEOUT,
+        Annotated[
+            float,
+            typer.Option(
+                "--connect-timeout",
+                envvar="ASYNCMCP_CONNECT_TIMEOUT",
+                callback=seconds,
+                help="Seconds a one-shot command waits for the AWS endpoint to answer its first call before it "
+                "exits 4. Once it has answered, a later outage is ridden out (sends retried for a minute).",
+                rich_help_panel=PANEL,
             ),
         ],
     ),

@@ -25,8 +25,9 @@ import httpx2
 import mcp_types as types
 from mcp.shared.message import SessionMessage
 
-from asyncmcp_cli import codec
-from asyncmcp_cli.transports.webhook.delivery import RetryPolicy, post_with_retry
+from asyncmcp_cli import codec, not_sent
+from asyncmcp_cli.errors import EndpointUnreachableError, TransportError
+from asyncmcp_cli.transports.webhook.delivery import RetryPolicy, post_with_retry, retryable
 from asyncmcp_cli.types import TransportStreams
 
 logger = logging.getLogger(__name__)
@@ -147,7 +148,11 @@ class WebhookClient:
         if refusal:
             error = types.JSONRPCError(jsonrpc="2.0", id=rid, error=refusal[0].error)
         else:
-            error = codec.error_reply(rid, types.INTERNAL_ERROR, f"asyncmcp: request not sent: {outcome.reason}")
+            transient = outcome.status is None or retryable(outcome.status)
+            cause = (EndpointUnreachableError if transient else TransportError)(
+                f"the webhook server at {self.server_url} did not take it: {outcome.reason}"
+            )
+            error = not_sent.error_reply(rid, cause)
         try:
             await self._inbox.send(SessionMessage(error))
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
