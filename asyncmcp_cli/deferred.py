@@ -119,7 +119,7 @@ async def fire(
     channel = _channel(transport)
     request = await sdk_request(ask)
     request = request.model_copy(update={"id": uuid.uuid4().hex[:16]})
-    client_id = client_id or channel.client_id or new_client_id()
+    client_id = channel.client_id_for(client_id)
     body = codec.encode(request)
 
     async def routed(reply_address: str) -> tuple[str, dict[str, str]]:
@@ -378,7 +378,8 @@ class _Channel:
     create_reply_queue: bool = False
     request_topic: str | None = None
     reply_topic: str = ""
-    client_id: str | None = None
+    client_id_for: Callable[[str | None], str] = field(default=lambda explicit: explicit or new_client_id())
+    """The client id to send under, given the one the caller asked for (if any)."""
     check_route: bool = True
     tap: str | None = None
     claims: ClaimCheck = field(default_factory=ClaimCheck)
@@ -401,7 +402,7 @@ def _channel(transport: Transport) -> _Channel:
             s.reply_queue,
             request_topic=s.request_topic,
             reply_topic=s.reply_topic,
-            client_id=s.client_id,
+            client_id_for=transport.client_id_for,
             check_route=s.check_route,
             tap=s.tap,
             claims=s.claims,

@@ -1,7 +1,7 @@
 """Named profiles: what `asyncmcp provision` created, for `serve`, `connect`, `proxy` and `tail` to read.
 
 A profile records an endpoint, a region, per-transport options (queue URLs,
-topic ARNs, a client id, the reply allow-list) and queue roles for `tail`
+topic ARNs, a client id prefix, the reply allow-list) and queue roles for `tail`
 (``requests``, ``replies``, ``dlq``, ...). Profiles live in one JSON file,
 ``profiles.json``, in the user config directory: ``$ASYNCMCP_CONFIG_DIR`` if
 set, else ``$XDG_CONFIG_HOME/asyncmcp`` (``~/.config/asyncmcp``), or

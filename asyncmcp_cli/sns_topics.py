@@ -172,10 +172,29 @@ def find_subscription(*, client: Any, topic: str, queue_arn: str) -> dict[str, s
         kwargs["NextToken"] = token
 
 
-def filter_values(subscription: dict[str, str], attribute: str) -> list[str] | None:
-    """The plain string values a subscription's filter policy allows for `attribute`.
+@dataclass(frozen=True)
+class AttributeFilter:
+    """What a subscription's filter policy lets through for one string attribute: exact values or prefixes."""
 
-    None when the policy does not filter on it (or filters with operators we do not interpret).
+    exact: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+
+    def admits(self, value: str) -> bool:
+        return value in self.exact or any(value.startswith(prefix) for prefix in self.prefixes)
+
+    def describe(self) -> str:
+        """The allowed values in words: ``'p-client-1'`` or ``starting with 'p-client-1.'``."""
+        parts = [repr(value) for value in self.exact] + [f"starting with {prefix!r}" for prefix in self.prefixes]
+        return " or ".join(parts)
+
+
+def attribute_filter(subscription: dict[str, str], attribute: str) -> AttributeFilter | None:
+    """What a subscription's filter policy allows for the string attribute `attribute`.
+
+    Understands exact values (``["a", "b"]``) and prefixes (``[{"prefix": "p-"}]``),
+    the two forms `provision` writes. None when the policy does not filter on the
+    attribute, or uses other operators (anything-but, suffix, ...) we do not
+    interpret: the caller then cannot tell, and should not refuse.
     """
     text = subscription.get("FilterPolicy")
     if not text or subscription.get("FilterPolicyScope", "MessageAttributes") != "MessageAttributes":
@@ -184,7 +203,16 @@ def filter_values(subscription: dict[str, str], attribute: str) -> list[str] | N
         policy = json.loads(text)
     except ValueError:
         return None
-    values = policy.get(attribute) if isinstance(policy, dict) else None
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+    rules = policy.get(attribute) if isinstance(policy, dict) else None
+    if not isinstance(rules, list) or not rules:
         return None
-    return values
+    exact: list[str] = []
+    prefixes: list[str] = []
+    for rule in rules:
+        if isinstance(rule, str):
+            exact.append(rule)
+        elif isinstance(rule, dict) and list(rule) == ["prefix"] and isinstance(rule["prefix"], str):
+            prefixes.append(rule["prefix"])
+        else:
+            return None
+    return AttributeFilter(tuple(exact), tuple(prefixes))

@@ -86,8 +86,8 @@ def provision(
     sns_replies: Annotated[
         SnsReplies,
         typer.Option(
-            help="SNS+SQS responses: one shared reply topic with a filter policy per client id (shared), "
-            "or one reply topic per client (topic)."
+            help="SNS+SQS responses: one shared reply topic, each reply queue filtered on a client id prefix "
+            "under which every client session takes a fresh id (shared), or one reply topic per client (topic)."
         ),
     ] = SnsReplies.shared,
     servers: Annotated[

@@ -12,15 +12,21 @@ Names, for prefix ``P`` (``.fifo`` appended to queues and topics with ``--fifo``
 ``sns+sqs``            topic ``P-requests``; server queues ``P-sns-requests[-N]``
                        (each with DLQ ``...-dlq``) subscribed to it; reply topic
                        ``P-replies`` shared by clients whose queues
-                       ``P-sns-replies[-N]`` filter on their client id
-                       ``P-client-N`` (or, with ``sns_replies="topic"``, one reply
-                       topic ``P-replies[-N]`` per client, unfiltered)
+                       ``P-sns-replies[-N]`` filter on a client id prefix
+                       ``P-client-N.`` (or, with ``sns_replies="topic"``, one
+                       reply topic ``P-replies[-N]`` per client, unfiltered)
 tap (``--tap``)        topic ``P-tap`` (standard, also with ``--fifo``): servers and
                        clients publish a copy of what they send there, and
                        ``tail --follow`` reads the copies through a temporary queue
 bucket                 ``P-payloads-ACCOUNT`` (optional, for large payloads and the
                        ``s3://`` result cache)
 =====================  ============================================================
+
+A reply queue filters on a prefix, not on one fixed id: every client session
+reading it (a `connect`, each proxy session, a fire-and-collect) takes a fresh
+random id under the prefix, so any number of them can share the queue, and an
+id cannot be guessed and squatted. The trailing dot keeps ``P-client-1.`` from
+admitting the ids of ``P-client-10.``.
 
 Reply queues get no DLQ: a client that hands back another client's message
 raises its receive count, and a redrive policy would dead-letter it.
@@ -118,8 +124,8 @@ class Subscription:
     topic: str
     queue: str
     raw_delivery: bool
-    client_id: str | None = None
-    """Filter the topic to messages whose client id attribute is this one."""
+    client_id_prefix: str | None = None
+    """Filter the topic to messages whose client id attribute starts with this."""
     role: str | None = None
     kind: str = field(default="subscription", init=False)
 
@@ -128,13 +134,13 @@ class Subscription:
         return f"{self.topic} → {self.queue}"
 
     @property
-    def filter_policy(self) -> dict[str, list[str]] | None:
-        return {CLIENT_ID: [self.client_id]} if self.client_id else None
+    def filter_policy(self) -> dict[str, list[dict[str, str]]] | None:
+        return {CLIENT_ID: [{"prefix": self.client_id_prefix}]} if self.client_id_prefix else None
 
     def describe(self) -> str:
         parts = ["raw delivery" if self.raw_delivery else "SNS envelopes"]
-        if self.client_id:
-            parts.append(f"filter {CLIENT_ID}={self.client_id}")
+        if self.client_id_prefix:
+            parts.append(f"filter {CLIENT_ID}={self.client_id_prefix}*")
         parts.append("queue policy lets the topic send")
         return ", ".join(parts)
 
@@ -163,7 +169,8 @@ Resource = Queue | Topic | Subscription | Bucket
 class ClientRoute:
     """Where one SNS+SQS client publishes and reads."""
 
-    client_id: str | None
+    client_id_prefix: str | None
+    """What the ids of this route's clients start with (None: any id, its reply topic is its own)."""
     reply_topic: str
     reply_queue: str
 
@@ -215,11 +222,11 @@ def build_plan(spec: Spec) -> Plan:
             if not shared:
                 resources.append(Topic(topic, role="reply-topic" if index == 1 else None))
             queue = name("sns-replies", index)
-            client_id = f"{spec.prefix}-client-{index}" if shared else None
+            id_prefix = f"{spec.prefix}-client-{index}." if shared else None
             role = "sns-replies" if index == 1 else f"sns-replies-{index}"
             resources.append(Queue(queue, role=role, retention_seconds=REPLY_RETENTION_SECONDS))
-            resources.append(Subscription(topic, queue, spec.raw_delivery, client_id=client_id))
-            clients.append(ClientRoute(client_id, topic, queue))
+            resources.append(Subscription(topic, queue, spec.raw_delivery, client_id_prefix=id_prefix))
+            clients.append(ClientRoute(id_prefix, topic, queue))
 
     if spec.tap:  # a standard topic: tail orders the copies by their send time, and needs no FIFO queue
         resources.append(Topic(f"{spec.prefix}-tap", role="tap-topic"))

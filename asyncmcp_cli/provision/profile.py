@@ -33,8 +33,8 @@ def profile_for(name: str, plan: Plan, outcome: Outcome) -> Profile:
             "reply_queue": urls[client.reply_queue],
             "allow_reply": allow,
         }
-        if client.client_id:
-            section["client_id"] = client.client_id
+        if client.client_id_prefix:  # each client session takes a fresh id under it (see `plan`)
+            section["client_id_prefix"] = client.client_id_prefix
         transports["sns+sqs"] = section
     if spec.tap:  # every peer of the profile copies what it sends to the tap topic, for `tail --follow`
         for section in transports.values():

@@ -36,7 +36,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from asyncmcp_cli.proxy.lane import Lane
 from asyncmcp_cli.relay import Ctx, front_connection
-from asyncmcp_cli.transports.base import SharingTransport, Transport
+from asyncmcp_cli.transports.base import NamingTransport, SharingTransport, Transport
 from asyncmcp_cli.transports.queue_client import new_client_id
 
 logger = logging.getLogger(__name__)
@@ -64,6 +64,8 @@ class Backend:
         on_initialized: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
         self.transport = transport
+        self._new_client_id = transport.new_client_id if isinstance(transport, NamingTransport) else new_client_id
+        """Each lane's fresh client id, in the form the transport needs (e.g. under an SNS filter prefix)."""
         self.handshakes_itself = handshakes_itself
         self.identity = identity
         """What the front answers ``initialize`` with, when it answers itself (see `early`)."""
@@ -146,7 +148,7 @@ class Backend:
             if failed > failed_before and last_error is not None:
                 raise MCPError(last_error.code, last_error.message)
             if _CLIENT_ID not in connection.state:
-                connection.state[_CLIENT_ID] = new_client_id()
+                connection.state[_CLIENT_ID] = self._new_client_id()
                 connection.exit_stack.push_async_callback(self._end_session, connection)
             try:
                 lane = await self._open(connection.state[_CLIENT_ID], standalone=True)
@@ -199,7 +201,7 @@ class Backend:
             lane = self._idle.pop()
             if lane.alive:
                 return lane
-        return await self._open(new_client_id(), standalone=False)
+        return await self._open(self._new_client_id(), standalone=False)
 
     def _give_back(self, lane: Lane) -> None:
         if lane.spoiled or not lane.alive or len(self._idle) >= self._max_idle or self._tg is None:

@@ -83,3 +83,15 @@ class SharingTransport(Protocol):
     """
 
     def clients(self) -> AbstractAsyncContextManager[None]: ...
+
+
+@runtime_checkable
+class NamingTransport(Protocol):
+    """A transport whose client ids must follow its configuration.
+
+    SNS+SQS is one: a shared reply topic delivers to a client's reply queue only
+    the ids its filter policy admits (those under a prefix). A program that picks
+    ids for its clients itself (the proxy, one per front session) asks for them here.
+    """
+
+    def new_client_id(self) -> str: ...

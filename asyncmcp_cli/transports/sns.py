@@ -1,6 +1,6 @@
 """SNS+SQS transport: requests published to a topic, fanned out to subscribed server queues.
 
-URL: ``sns+sqs://REQUEST_TOPIC?request_queue=NAME&reply_topic=NAME&reply_queue=NAME&client_id=ID``
+URL: ``sns+sqs://REQUEST_TOPIC?request_queue=NAME&reply_topic=NAME&reply_queue=NAME&client_id_prefix=P``
 
 Topics are names (in the caller's account and region) or ARNs; queues are
 names or URLs. A client publishes each request to ``request_topic``; every
@@ -12,9 +12,11 @@ the ``asyncmcp-client-id`` message attribute. Two setups, both made by
 
 - a reply topic per client, its reply queue subscribed without a filter;
 - one shared reply topic, each client's reply queue subscribed with a filter
-  policy ``{"asyncmcp-client-id": ["<its client id>"]}``, so SNS delivers a
-  client only its own responses. The client then needs that fixed id
-  (``client_id``).
+  policy ``{"asyncmcp-client-id": [{"prefix": "P-client-N."}]}``, so SNS
+  delivers to that queue only responses for client ids under the prefix. Each
+  client session then takes a fresh random id under it (``client_id_prefix``):
+  any number of processes and proxy sessions share the queue without sharing
+  an id, and nobody can guess an id to squat on it.
 
 Subscriptions may use raw message delivery or not: envelopes are unwrapped
 (`asyncmcp_cli.sns_envelope`). A ``.fifo`` topic publishes each client's
@@ -26,12 +28,15 @@ Options (URL query keys, `SnsOptions` fields, ``-o KEY=VALUE``):
 - ``request_queue`` (default ``asyncmcp-sns-requests``): the server's queue, subscribed to ``request_topic``;
 - ``reply_topic`` (default ``asyncmcp-replies``): where this client's responses are published;
 - ``reply_queue`` (default ``asyncmcp-sns-replies``): the queue this client reads, subscribed to ``reply_topic``;
-- ``client_id``: this client's fixed id (needed with a filter policy); default a fresh one per session;
+- ``client_id_prefix``: every session's fresh client id starts with it (the profile sets it to the
+  prefix the reply queue's filter policy admits, ``P-client-N.``); an explicit id must start with it too;
+- ``client_id``: a fixed id for every session instead of a fresh one (one session at a time: the server
+  binds an id to the first reply address it sees);
 - ``allow_reply``: comma-separated globs of reply topics the server may publish to (default
   ``asyncmcp-*``: topic names at the server's own partition, region and account; an ``arn:`` pattern
   matches whole ARNs);
 - ``check_route`` (default true): on connect, fail fast when the reply queue is not subscribed to the
-  reply topic, or its filter policy would not pass this client's id;
+  reply topic, or its filter policy would not pass this client's id (exact ids and prefixes are understood);
 - ``visibility_timeout`` (30), ``max_in_flight`` (64), ``wait_seconds`` (20), ``result_cache``,
   ``result_ttl``, ``dead_letter_queue``, ``max_receive_count`` (5), ``payload_bucket``,
   ``payload_threshold``, ``reply_ttl`` (120), ``max_reply_ttl`` (86400), ``tap``: as for ``sqs`` (the
@@ -54,7 +59,7 @@ from asyncmcp_cli.allowlist import AllowList
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.options import options_from, query_options
 from asyncmcp_cli.payloads import TO_CLIENT, TO_SERVER, Binding
-from asyncmcp_cli.sns_topics import SnsTopics, filter_values, is_topic_arn, topic_name_of
+from asyncmcp_cli.sns_topics import AttributeFilter, SnsTopics, attribute_filter, is_topic_arn, topic_name_of
 from asyncmcp_cli.sqs_queues import SqsQueues, queue_name_of
 from asyncmcp_cli.tap import now_ms, tapping
 from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
@@ -77,6 +82,7 @@ class SnsOptions(QueueTransportOptions):
     reply_topic: str = DEFAULT_REPLY_TOPIC
     reply_queue: str = DEFAULT_REPLY_QUEUE
     client_id: str | None = None
+    client_id_prefix: str | None = None
     check_route: bool = True
 
 
@@ -146,10 +152,30 @@ class SnsSqsTransport:
             ) as listener:
                 yield listener
 
+    def new_client_id(self) -> str:
+        """A fresh, unguessable client id for one session, under `client_id_prefix` when one is set."""
+        return f"{self.options.client_id_prefix or ''}{new_client_id()}"
+
+    def client_id_for(self, explicit: str | None = None) -> str:
+        """The id a session uses: `explicit`, else the fixed `client_id`, else a fresh one.
+
+        An id outside `client_id_prefix` is refused here, before anything is sent:
+        the reply queue's filter policy would drop its responses.
+        """
+        o = self.options
+        client_id = explicit or o.client_id or self.new_client_id()
+        if o.client_id_prefix and not client_id.startswith(o.client_id_prefix):
+            raise ConfigurationError(
+                f"client id {client_id!r} does not start with {o.client_id_prefix!r}, the client id prefix of "
+                f"reply queue {queue_name_of(o.reply_queue)!r}, so its responses would never arrive; "
+                "leave out --client-id to take a fresh id under the prefix"
+            )
+        return client_id
+
     @asynccontextmanager
     async def connect(self, *, client_id: str | None = None) -> AsyncIterator[TransportStreams]:
         o = self.options
-        client_id = client_id or o.client_id or new_client_id()
+        client_id = self.client_id_for(client_id)
         queues, topics = SqsQueues(o.aws), SnsTopics(o.aws)
         async with queues.running(), topics.running(), tapping(o.aws, o.tap) as tap:
             request_arn = await topics.arn_for(o.request_topic, check=True)
@@ -211,9 +237,21 @@ async def check_reply_route(topics: SnsTopics, reply_arn: str, reply_url: str, c
             f"reply queue {queue!r} is not subscribed to reply topic {topic!r}, so no response could arrive; "
             "run `asyncmcp provision` or subscribe it"
         )
-    allowed = filter_values(subscription, codec.CLIENT_ID)
-    if allowed is not None and client_id not in allowed:
+    allowed = attribute_filter(subscription, codec.CLIENT_ID)
+    if allowed is not None and not allowed.admits(client_id):
         raise ConfigurationError(
-            f"reply queue {queue!r} only receives client id(s) {', '.join(allowed)} from topic {topic!r} "
-            f"(its filter policy), not {client_id!r}; use --client-id {allowed[0]} or another reply queue"
+            f"reply queue {queue!r} only receives client ids {allowed.describe()} from topic {topic!r} "
+            f"(its filter policy), not {client_id!r}; {_remedy(allowed)}"
         )
+
+
+def _remedy(allowed: AttributeFilter) -> str:
+    if allowed.prefixes:
+        return (
+            f"set -o client_id_prefix={allowed.prefixes[0]} (a profile from `asyncmcp provision` does) "
+            "to take a fresh id under it, or use another reply queue"
+        )
+    return (
+        f"pass --client-id {allowed.exact[0]} (one client at a time), or run `asyncmcp provision` again: "
+        "it now filters on a client id prefix, so that every client takes a fresh id of its own"
+    )

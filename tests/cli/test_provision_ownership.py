@@ -138,7 +138,7 @@ def test_a_subscription_another_profile_made_is_not_rewritten_without_the_flag(
     moto: LocalEndpoint, env: None, prefix: str
 ) -> None:
     report("--prefix", prefix, "--transport", "sns+sqs", "--profile", "one")
-    wanted = {codec.CLIENT_ID: [f"{prefix}-client-1"]}
+    wanted = {codec.CLIENT_ID: [{"prefix": f"{prefix}-client-1."}]}
     assert json.loads(reply_subscription(moto, prefix)["FilterPolicy"]) == wanted
 
     refused = provision("--prefix", prefix, "--transport", "sns+sqs", "--sns-replies", "topic", "--profile", "two")

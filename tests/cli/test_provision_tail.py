@@ -147,7 +147,8 @@ def test_sns_profile_serves_and_connects_with_bare_flags(moto: LocalEndpoint, en
         assert called.stdout.strip() == "42.0"
         stranger = asyncmcp(env, "connect", "tools", "--transport", "sns+sqs", "--client-id", "stranger")
         assert stranger.returncode == 3
-        assert "filter policy" in stranger.stderr and "Traceback" not in stranger.stderr
+        assert f"'stranger' does not start with '{prefix}-client-1.'" in stranger.stderr
+        assert "Traceback" not in stranger.stderr
     finally:
         stop(server)
     down = asyncmcp(env, "provision", "local", "--teardown")

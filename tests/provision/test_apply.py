@@ -61,7 +61,7 @@ def test_provision_makes_everything_the_transports_need(moto: LocalEndpoint) -> 
     assert server_sub["RawMessageDelivery"] == "true"
     assert "FilterPolicy" not in server_sub or not json.loads(server_sub["FilterPolicy"])
     (client_sub,) = subscription_attributes(moto, arns[f"{p}-replies"])
-    assert json.loads(client_sub["FilterPolicy"]) == {codec.CLIENT_ID: [f"{p}-client-1"]}
+    assert json.loads(client_sub["FilterPolicy"]) == {codec.CLIENT_ID: [{"prefix": f"{p}-client-1."}]}
 
     assert result.outcome.bucket == f"{p}-payloads-123456789012"
     rules = aws.client("s3", moto.settings).get_bucket_lifecycle_configuration(Bucket=result.outcome.bucket)["Rules"]
@@ -75,7 +75,8 @@ def test_provision_makes_everything_the_transports_need(moto: LocalEndpoint) -> 
         "allow_reply": f"{p}-*",
         "payload_bucket": result.outcome.bucket,
     }
-    assert saved.transports["sns+sqs"]["client_id"] == f"{p}-client-1"
+    assert saved.transports["sns+sqs"]["client_id_prefix"] == f"{p}-client-1."
+    assert "client_id" not in saved.transports["sns+sqs"]  # no fixed id: each client takes a fresh one
     assert saved.roles["dlq"] == urls[f"{p}-requests-dlq"]
     assert saved.endpoint_url == moto.url
 

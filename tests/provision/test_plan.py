@@ -25,10 +25,11 @@ def test_the_default_plan() -> None:
     ]
     assert names(Spec(), Topic) == ["asyncmcp-requests", "asyncmcp-replies"]
     subscriptions = [r for r in plan.resources if isinstance(r, Subscription)]
-    assert [(s.topic, s.queue, s.raw_delivery, s.client_id) for s in subscriptions] == [
+    assert [(s.topic, s.queue, s.raw_delivery, s.client_id_prefix) for s in subscriptions] == [
         ("asyncmcp-requests", "asyncmcp-sns-requests", True, None),
-        ("asyncmcp-replies", "asyncmcp-sns-replies", True, "asyncmcp-client-1"),
+        ("asyncmcp-replies", "asyncmcp-sns-replies", True, "asyncmcp-client-1."),
     ]
+    assert subscriptions[1].filter_policy == {"asyncmcp-client-id": [{"prefix": "asyncmcp-client-1."}]}
     requests = next(r for r in plan.resources if isinstance(r, Queue) and r.role == "requests")
     assert (requests.dlq, requests.max_receive_count) == ("asyncmcp-requests-dlq", 5)
     assert not any(isinstance(r, Bucket) for r in plan.resources)
@@ -48,7 +49,7 @@ def test_every_resource_comes_after_what_it_needs() -> None:
 def test_fan_out_and_per_client_reply_topics() -> None:
     plan = build_plan(Spec(prefix="x", transports=("sns+sqs",), servers=2, clients=2, sns_replies="topic"))
     assert plan.server_queues == ("x-sns-requests", "x-sns-requests-2")
-    assert [(c.client_id, c.reply_topic, c.reply_queue) for c in plan.clients] == [
+    assert [(c.client_id_prefix, c.reply_topic, c.reply_queue) for c in plan.clients] == [
         (None, "x-replies", "x-sns-replies"),
         (None, "x-replies-2", "x-sns-replies-2"),
     ]

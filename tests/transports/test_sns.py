@@ -64,7 +64,7 @@ class SnsSetup:
             "request_queue": self.url(plan.server_queues[server]),
             "reply_topic": self.arn(route.reply_topic),
             "reply_queue": self.url(route.reply_queue),
-            "client_id": route.client_id,
+            "client_id_prefix": route.client_id_prefix,
             "allow_reply": (self.prefix + "-*",),
             "wait_seconds": 2,
         }
@@ -176,7 +176,8 @@ async def test_fan_out_to_two_servers_and_each_client_gets_only_its_own_response
     # whatever is left on a client's queue (the second server's duplicate answers) is that client's own
     for route in setup.result.plan.clients:
         leftovers = setup.drain(setup.url(route.reply_queue))
-        assert {attrs[codec.CLIENT_ID] for _, attrs in leftovers} <= {route.client_id}
+        assert route.client_id_prefix
+        assert all(attrs[codec.CLIENT_ID].startswith(route.client_id_prefix) for _, attrs in leftovers)
 
 
 @pytest.mark.parametrize("raw_delivery", [True, False])
@@ -184,10 +185,11 @@ async def test_filter_policy_delivers_a_response_only_to_its_client(moto: LocalE
     setup = provisioned(moto, sns_replies="shared", clients=2, raw_delivery=raw_delivery)
     first, second = setup.result.plan.clients
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "result": {}})
-    setup.publish(setup.arn(first.reply_topic), body, **{codec.CLIENT_ID: first.client_id, "extra": "kept"})
+    client_id = f"{first.client_id_prefix}{uuid.uuid4().hex}"
+    setup.publish(setup.arn(first.reply_topic), body, **{codec.CLIENT_ID: client_id, "extra": "kept"})
     received: list[tuple[str, dict[str, str]]] = []
     await wait_until(lambda: received.extend(setup.drain(setup.url(first.reply_queue))) or received)
-    assert received == [(body, {codec.CLIENT_ID: first.client_id, "extra": "kept"})]
+    assert received == [(body, {codec.CLIENT_ID: client_id, "extra": "kept"})]
     assert setup.drain(setup.url(second.reply_queue)) == []
 
 
@@ -271,8 +273,13 @@ async def test_connect_fails_fast_when_no_response_could_arrive(moto: LocalEndpo
     with pytest.raises(ConfigurationError, match="not subscribed"):
         async with setup.transport(reply_queue=stray).connect():
             pass
-    with pytest.raises(ConfigurationError, match="filter policy"):
+    # an explicit id outside the profile's prefix is refused before anything is looked up or sent
+    with pytest.raises(ConfigurationError, match=r"'someone-else' does not start with '.*-client-1\.'"):
         async with setup.transport().connect(client_id="someone-else"):
+            pass
+    # without the prefix configured, the route check reads it from the filter policy and refuses
+    with pytest.raises(ConfigurationError, match=r"filter policy.*client_id_prefix=t\w+-client-1\."):
+        async with setup.transport(client_id_prefix=None).connect():
             pass
 
 
@@ -308,7 +315,8 @@ async def test_fire_now_collect_later_through_topics(moto: LocalEndpoint, raw_de
     transport = setup.transport(client=1)  # the second client: its reply queue filters on its own id
     receipt = await fire(transport, lambda c: c.call_tool("echo", {"text": "published"}), name="echo")
     assert receipt.transport == "sns+sqs"
-    assert receipt.client_id == setup.result.plan.clients[1].client_id
+    prefix = setup.result.plan.clients[1].client_id_prefix
+    assert prefix and receipt.client_id.startswith(prefix) and len(receipt.client_id) > len(prefix)
     assert receipt.reply_queue == setup.url(setup.result.plan.clients[1].reply_queue)
     assert (await collect(receipt)).replies == []  # no server yet
 
@@ -322,5 +330,7 @@ async def test_fire_now_collect_later_through_topics(moto: LocalEndpoint, raw_de
 
 async def test_fire_fails_fast_when_the_answer_could_never_arrive(moto: LocalEndpoint) -> None:
     setup = provisioned(moto, sns_replies="shared", clients=2)
-    with pytest.raises(ConfigurationError, match="filter policy"):
+    with pytest.raises(ConfigurationError, match="does not start with"):
         await fire(setup.transport(client_id="someone-else"), lambda c: c.call_tool("echo", {"text": "x"}))
+    with pytest.raises(ConfigurationError, match="filter policy"):
+        await fire(setup.transport(client_id_prefix=None), lambda c: c.call_tool("echo", {"text": "x"}))

@@ -152,7 +152,8 @@ _CLIENT_PARAMETERS = [
             typer.Option(
                 "--client-id",
                 envvar="ASYNCMCP_CLIENT_ID",
-                help="This client's id on the channel (default: a new random id).",
+                help="This client's id on the channel (default: a new random id; over sns+sqs, under the profile's "
+                "client_id_prefix, which an explicit id must also start with).",
                 rich_help_panel=PANEL,
             ),
         ],
