@@ -171,6 +171,19 @@ LogLevel = Annotated[
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
 
+DEFAULT_CONNECT_TIMEOUT = 5.0
+"""Seconds a one-shot command waits for the AWS endpoint's first answer before it exits 4."""
+
+ConnectTimeout = Annotated[
+    float,
+    typer.Option(
+        "--connect-timeout",
+        envvar="ASYNCMCP_CONNECT_TIMEOUT",
+        callback=seconds,
+        help="Seconds to wait for the AWS endpoint to answer at all before exiting 4.",
+    ),
+]
+
 
 @dataclass
 class TransportOptions:

@@ -12,18 +12,18 @@ from rich.text import Text
 
 from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli._common import (
+    DEFAULT_CONNECT_TIMEOUT,
+    ConnectTimeout,
     JsonFlag,
     LogLevel,
     console,
     err_console,
     print_json,
     run,
-    seconds,
     seconds_or_zero,
     setup_logging,
     valid_endpoint_url,
 )
-from asyncmcp_cli.cli.connect.options import DEFAULT_CONNECT_TIMEOUT
 from asyncmcp_cli.reply_expiry import ORPHAN_RECEIVE_COUNT
 
 _KIND_STYLES = {"request": "cyan", "notification": "blue", "response": "green", "error": "red", "invalid": "bold red"}
@@ -145,15 +145,7 @@ def tail(
         ),
     ] = None,
     region: Annotated[str | None, typer.Option("--region", envvar="AWS_REGION", help="AWS region.")] = None,
-    connect_timeout: Annotated[
-        float,
-        typer.Option(
-            "--connect-timeout",
-            envvar="ASYNCMCP_CONNECT_TIMEOUT",
-            callback=seconds,
-            help="Seconds to wait for the AWS endpoint to answer at all before exiting 4.",
-        ),
-    ] = DEFAULT_CONNECT_TIMEOUT,
+    connect_timeout: ConnectTimeout = DEFAULT_CONNECT_TIMEOUT,
     log_level: LogLevel = "warning",
 ) -> None:
     """Watch the MCP messages on queues: time, kind, method, id, client, size, receive count.

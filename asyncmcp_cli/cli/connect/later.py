@@ -11,6 +11,8 @@ from rich.markup import escape
 
 from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli._common import (
+    DEFAULT_CONNECT_TIMEOUT,
+    ConnectTimeout,
     ExitCode,
     JsonFlag,
     LogLevel,
@@ -20,13 +22,12 @@ from asyncmcp_cli.cli._common import (
     fail,
     print_json,
     run,
-    seconds,
     seconds_or_zero,
     setup_logging,
     with_transport_options,
 )
 from asyncmcp_cli.cli.connect.app import connect_app
-from asyncmcp_cli.cli.connect.options import DEFAULT_CONNECT_TIMEOUT, ClientOptions
+from asyncmcp_cli.cli.connect.options import ClientOptions
 
 if TYPE_CHECKING:
     import mcp_types as types
@@ -114,15 +115,7 @@ def collect_reply(
             "--wait", metavar="SECONDS", callback=seconds_or_zero, help="Wait up to SECONDS for the answer to arrive."
         ),
     ] = 0.0,
-    connect_timeout: Annotated[
-        float,
-        typer.Option(
-            "--connect-timeout",
-            envvar="ASYNCMCP_CONNECT_TIMEOUT",
-            callback=seconds,
-            help="Seconds to wait for the AWS endpoint to answer at all before exiting 4.",
-        ),
-    ] = DEFAULT_CONNECT_TIMEOUT,
+    connect_timeout: ConnectTimeout = DEFAULT_CONNECT_TIMEOUT,
     keep: Annotated[
         bool, typer.Option("--keep", help="Leave the answer on the queue (collect it again later).")
     ] = False,

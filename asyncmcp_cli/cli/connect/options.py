@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from asyncmcp_cli.cli._common import TransportOptions, parse_key_values, seconds
+from asyncmcp_cli.cli._common import DEFAULT_CONNECT_TIMEOUT, TransportOptions, parse_key_values, seconds
 
 if TYPE_CHECKING:
     from asyncmcp_cli.targets import Target
 
-DEFAULT_CONNECT_TIMEOUT = 5.0
 
 T = TypeVar("T")
 
