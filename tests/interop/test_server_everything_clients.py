@@ -44,7 +44,7 @@ async def test_two_clients_at_once_each_see_their_own_tools_and_only_the_sampler
         )
 
     async def roots(context: object) -> types.ListRootsResult:
-        return types.ListRootsResult(roots=[types.Root(uri="file:///work/with-roots", name="with-roots")])
+        return types.ListRootsResult(roots=[types.Root(uri="file:///srv/project-with-roots", name="with-roots")])
 
     async def with_capabilities(transport: MemoryTransport) -> None:
         async with open_client(
@@ -87,4 +87,4 @@ async def test_two_clients_at_once_each_see_their_own_tools_and_only_the_sampler
     assert overlapped == [True], "the sampling request came while the other client's call was running"
     assert sampled == {"with": ["Resource trigger-sampling-request context: for the client with"], "without": []}
     assert "sampled for the client with" in results["sampling"]
-    assert "file:///work/with-roots" in results["roots"]
+    assert "file:///srv/project-with-roots" in results["roots"]
