@@ -14,7 +14,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -141,8 +141,10 @@ async def test_server_killed_with_100_calls_in_flight(queues: Queues, tmp_path: 
     )
 
 
-@pytest.mark.timeout(120)
-async def test_endpoint_outage_is_ridden_out(queues: Queues) -> None:
+async def calls_through_an_outage(
+    queues: Queues, calls: int, outage: Callable[[TcpProxy], Awaitable[None]]
+) -> tuple[ControlledApp, dict[int, str]]:
+    """Make `calls` echo calls while `outage` breaks the endpoint (behind a TCP proxy) and restores it."""
     app = ControlledApp()
     moto_port = urlsplit(queues.endpoint.url).port
     assert moto_port is not None
@@ -153,46 +155,39 @@ async def test_endpoint_outage_is_ridden_out(queues: Queues) -> None:
         server_side = client_transport(queues, proxy.url, allow_reply=(queues.prefix + "*",))
         async with running(app, server_side), open_client(client_transport(queues, proxy.url), timeout=100) as client:
             assert (await client.call_tool("echo", {"text": "before"})).content[0].text == "before"
-            proxy.cut()
-            async with anyio.create_task_group() as calls:
+            async with anyio.create_task_group() as group:
 
                 async def call(n: int) -> None:
                     results[n] = (await client.call_tool("echo", {"text": f"during-{n}"})).content[0].text
 
-                for n in range(10):
-                    calls.start_soon(call, n)
-                await anyio.sleep(10)  # the outage itself: the endpoint is gone for ten seconds
-                proxy.start()
+                for n in range(calls):
+                    group.start_soon(call, n)
+                await outage(proxy)
     finally:
         proxy.cut()
+    return app, results
+
+
+@pytest.mark.timeout(120)
+async def test_endpoint_outage_is_ridden_out(queues: Queues) -> None:
+    async def cut_for_ten_seconds(proxy: TcpProxy) -> None:
+        proxy.cut()
+        await anyio.sleep(10)  # the outage itself: the endpoint is gone for ten seconds
+        proxy.start()
+
+    app, results = await calls_through_an_outage(queues, 10, cut_for_ten_seconds)
     assert results == {n: f"during-{n}" for n in range(10)}
     assert all(app.executions[f"echo:during-{n}"] == 1 for n in range(10))
 
 
 @pytest.mark.timeout(120)
 async def test_endpoint_answering_http_500_is_ridden_out_like_a_lost_connection(queues: Queues) -> None:
-    app = ControlledApp()
-    moto_port = urlsplit(queues.endpoint.url).port
-    assert moto_port is not None
-    proxy = TcpProxy(moto_port)
-    results: dict[int, str] = {}
-    proxy.start()
-    try:
-        server_side = client_transport(queues, proxy.url, allow_reply=(queues.prefix + "*",))
-        async with running(app, server_side), open_client(client_transport(queues, proxy.url), timeout=100) as client:
-            assert (await client.call_tool("echo", {"text": "before"})).content[0].text == "before"
-            proxy.answer_500()
-            async with anyio.create_task_group() as calls:
+    async def answer_500_for_a_while(proxy: TcpProxy) -> None:
+        proxy.answer_500()
+        await wait_until(lambda: proxy.answered_500 >= 30, within=60)  # sends and polls all got 500s
+        proxy.forward_again()
 
-                async def call(n: int) -> None:
-                    results[n] = (await client.call_tool("echo", {"text": f"during-{n}"})).content[0].text
-
-                for n in range(5):
-                    calls.start_soon(call, n)
-                await wait_until(lambda: proxy.answered_500 >= 30, within=60)  # sends and polls all got 500s
-                proxy.forward_again()
-    finally:
-        proxy.cut()
+    app, results = await calls_through_an_outage(queues, 5, answer_500_for_a_while)
     assert results == {n: f"during-{n}" for n in range(5)}
     assert all(app.executions[f"echo:during-{n}"] == 1 for n in range(5))
 
