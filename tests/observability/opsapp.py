@@ -1,7 +1,8 @@
 """The server the operations tests run in subprocesses.
 
-`record` appends ``n pid time`` to ``$ASYNCMCP_OPS_LOG`` when it starts, so a
-test can tell which process ran a call, and when, even if it was killed.
+`record` appends ``n pid time start`` to ``$ASYNCMCP_OPS_LOG`` when it starts
+and ``n pid time done`` when it returns, so a test can tell which process ran
+a call, and when, even if it was killed.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ def fail_with(message: str) -> str:
 
 @server.tool()
 async def record(n: int, seconds: float = 0.2) -> int:
-    """Record this execution (call, process, start time), take `seconds`, return `n`."""
-    await anyio.to_thread.run_sync(_record, f"{n} {os.getpid()} {time.time():.6f}")
+    """Record this execution (call, process, time), take `seconds`, record its end, return `n`."""
+    await anyio.to_thread.run_sync(_record, f"{n} {os.getpid()} {time.time():.6f} start")
     await anyio.sleep(seconds)
+    await anyio.to_thread.run_sync(_record, f"{n} {os.getpid()} {time.time():.6f} done")
     return n
 
 
