@@ -130,3 +130,14 @@ def test_the_workers_get_the_command_line_without_the_workers_option() -> None:
     ]
     assert worker_argv(["serve", "--workers=2", "-o", "a=b"]) == ["serve", "-o", "a=b"]
     assert worker_argv(["serve", "--", "tool", "--workers", "4"]) == ["serve", "--", "tool", "--workers", "4"]
+
+
+def test_each_worker_serves_its_metrics_on_the_next_port() -> None:
+    from asyncmcp_cli.observability.health import parse_metrics_address
+
+    assert [parse_metrics_address("0.0.0.0:9464", worker_index=i) for i in range(3)] == [
+        ("0.0.0.0", 9464),
+        ("0.0.0.0", 9465),
+        ("0.0.0.0", 9466),
+    ]
+    assert parse_metrics_address("127.0.0.1:0", worker_index=2) == ("127.0.0.1", 0)  # each picks a free port
