@@ -154,6 +154,7 @@ class SessionHub:
                 "refusing reply address %r from client %r: malformed or not admitted by the allow-list; nothing sent",
                 routing.reply_to,
                 routing.client_id,
+                extra={"client_id": routing.client_id},
             )
             self._in_background(settle, inbound.dead_letter)
             return
@@ -162,7 +163,9 @@ class SessionHub:
             return
         message = inbound.message
         if isinstance(message, Exception):
-            logger.warning("bad message from client %s: %s", routing.client_id, message)
+            logger.warning(
+                "bad message from client %s: %s", routing.client_id, message, extra={"client_id": routing.client_id}
+            )
             rid = codec.sniff_request_id(inbound.raw_body)
             error = codec.error_reply(rid, types.PARSE_ERROR, f"asyncmcp: {message}")
             self._in_background(self._answer_and_dead_letter, inbound, error)
@@ -245,6 +248,7 @@ class SessionHub:
                 rid,
                 client.client_id,
                 inbound.receive_count,
+                extra={"client_id": client.client_id, "request_id": rid, "method": inbound.method},
             )
             text = f"asyncmcp: request failed {inbound.receive_count} times on the server; not retried again"
             self._in_background(
