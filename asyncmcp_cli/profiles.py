@@ -58,7 +58,17 @@ class Profile:
         if section is None:
             return {}
         connection = {"endpoint_url": self.endpoint_url, "region": self.region}
-        return {k: v for k, v in connection.items() if v} | dict(section)
+        return {k: v for k, v in connection.items() if v} | self.shared_stores() | dict(section)
+
+    def shared_stores(self) -> dict[str, str]:
+        """Stores every server of this profile can reach, as defaults: with a bucket, the result cache
+        lives in it (``s3://BUCKET/asyncmcp/results/``, expired by the bucket's lifecycle rule), so a
+        redelivered request that reaches another worker, or another machine, is answered, not re-run."""
+        if not self.bucket:
+            return {}
+        from asyncmcp_cli.results import RESULTS_PREFIX  # not at import time: it loads boto3
+
+        return {"result_cache": f"s3://{self.bucket}/{RESULTS_PREFIX}"}
 
     @property
     def tap(self) -> str | None:

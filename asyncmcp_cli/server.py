@@ -16,6 +16,7 @@ import anyio
 from mcp.server.lowlevel.server import Server
 from mcp.server.runner import serve_dual_era_loop
 
+from asyncmcp_cli.observability import recorder
 from asyncmcp_cli.transports.base import Connection, HostingTransport, Listener, Transport
 
 logger = logging.getLogger(__name__)
@@ -57,10 +58,12 @@ async def serve(
                 sessions.start_soon(run_session, connection)
 
         sessions.start_soon(accept)
+        recorder.current().intake.listening()
         logger.info("serving %s", transport.describe())
         if on_ready is not None:
             on_ready()
         await shutdown.wait()
+        recorder.current().intake.stopped()
         logger.info("shutting down: waiting up to %.0fs for running requests", grace_seconds)
         unfinished = await listener.drain(grace_seconds)
         if unfinished:

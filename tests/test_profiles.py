@@ -83,3 +83,26 @@ def test_exports_select_the_profile() -> None:
         "AWS_ENDPOINT_URL": "http://127.0.0.1:4750",
         "AWS_REGION": "us-east-1",
     }
+
+
+def test_a_provisioned_bucket_is_the_default_result_cache_shared_by_every_worker() -> None:
+    from asyncmcp_cli.cli._common import TransportOptions
+
+    with_bucket = profile("shared")
+    with_bucket.bucket = "p-payloads-123456789012"
+    with_bucket.transports["sqs"]["payload_bucket"] = with_bucket.bucket
+    profiles.save(with_bucket)
+
+    def resolved(*option: str, fallback: str | None = None) -> str:
+        options = TransportOptions(
+            transport="sqs", endpoint_url=None, region=None, request_queue=None, reply_queue=None, option=list(option)
+        )
+        extra = {"fallback": {"result_cache": fallback}} if fallback else {}
+        return options.resolve(**extra).options.result_cache
+
+    assert resolved() == "s3://p-payloads-123456789012/asyncmcp/results/"
+    assert resolved(fallback="sqlite:///tmp/workers.db") == "s3://p-payloads-123456789012/asyncmcp/results/"
+    assert resolved("result_cache=memory") == "memory"  # asked for explicitly: wins
+    profiles.save(profile("no-bucket"))
+    assert resolved() == "memory"
+    assert resolved(fallback="sqlite:///tmp/workers.db") == "sqlite:///tmp/workers.db"  # serve --workers' shared file

@@ -8,9 +8,10 @@ import json
 import logging
 import math
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import Enum, IntEnum
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -129,20 +130,39 @@ def valid_endpoint_url(value: str | None) -> str | None:
         raise typer.BadParameter(str(exc)) from None
 
 
-def setup_logging(level: str) -> None:
-    """Log to stderr through Rich; messages (and tracebacks) with control characters escaped.
+def setup_logging(level: str, log_format: str = "rich") -> None:
+    """Log to stderr through Rich, or as JSON lines; untrusted text escaped either way.
 
     A logged value may be anything a queue or a server handed over: escaping
     happens in the formatter, so every log call is covered, not only the ones
-    that remembered to.
+    that remembered to (control characters shown as escapes for Rich, JSON
+    string escapes for ``json``: see `asyncmcp_cli.observability.logs`).
     """
-    handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
-    handler.setFormatter(safe_text.EscapingFormatter("%(message)s", datefmt="[%X]"))
-    if level.upper() != "DEBUG":
-        handler.addFilter(_without_traceback)
+    handler: logging.Handler
+    if log_format == "json":
+        from asyncmcp_cli.observability.logs import json_handler
+
+        handler = json_handler(level)
+    else:
+        handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
+        handler.setFormatter(safe_text.EscapingFormatter("%(message)s", datefmt="[%X]"))
+        if level.upper() != "DEBUG":
+            handler.addFilter(_without_traceback)
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "mcp", "httpx", "httpcore", "httpx2", "uvicorn"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+@asynccontextmanager
+async def observing(address: str | None, transport: str, *, worker_index: int) -> AsyncIterator[Any]:
+    """``--metrics``: the health and metrics endpoint for the block (nothing of it is loaded without one)."""
+    if address is None:
+        yield None
+        return
+    from asyncmcp_cli.observability.health import observing as serving
+
+    async with serving(address, transport, worker_index=worker_index) as bound:
+        yield bound
 
 
 def _without_traceback(record: logging.LogRecord) -> bool:
@@ -167,6 +187,33 @@ LogLevel = Annotated[
         envvar="ASYNCMCP_LOG_LEVEL",
         help="Log level: debug, info, warning, error.",
         case_sensitive=False,
+    ),
+]
+
+
+class LogFormat(str, Enum):
+    rich = "rich"
+    json = "json"
+
+
+LogFormatOption = Annotated[
+    LogFormat,
+    typer.Option(
+        "--log-format",
+        envvar="ASYNCMCP_LOG_FORMAT",
+        help="rich: readable lines for a terminal. json: one JSON object per line (time, level, message and, "
+        "where known, client_id, request_id, method, queue, duration) for a log shipper.",
+        case_sensitive=False,
+    ),
+]
+MetricsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--metrics",
+        metavar="HOST:PORT",
+        envvar="ASYNCMCP_METRICS",
+        help="Serve /healthz, /readyz and Prometheus /metrics on HOST:PORT (off by default). A host other than "
+        "127.0.0.1 makes them reachable from other machines (what a scraper or probe in a cluster needs).",
     ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
@@ -219,14 +266,16 @@ class TransportOptions:
 
         return with_profile(self.transport, named, self.profile)
 
-    def resolve(self, **extra: Any) -> Any:
+    def resolve(self, *, fallback: dict[str, Any] | None = None, **extra: Any) -> Any:
         """The transport. Options asked for explicitly (flags, ``-o``, `extra`) must be ones it takes;
-        environment and profile defaults (``AWS_REGION`` for a webhook) are passed only where they apply."""
+        environment and profile defaults (``AWS_REGION`` for a webhook) are passed only where they apply,
+        and so are the `fallback` values, which everything else overrides."""
         from asyncmcp_cli.transports.registry import resolve
 
         named = self._named()
         given = self.from_command_line
         defaults = {} if given is None else {k: named.pop(k) for k in list(named) if k not in given}
+        defaults = _set(fallback or {}) | _set(defaults)
         explicit = named | parse_key_values(self.option or [], what="--option")
         return resolve(self.transport, defaults=defaults, **(explicit | _set(extra)))
 

@@ -8,10 +8,14 @@ import typer
 
 from asyncmcp_cli.cli._common import (
     ExitCode,
+    LogFormat,
+    LogFormatOption,
     LogLevel,
+    MetricsOption,
     TransportOptions,
     err_console,
     fail,
+    observing,
     run,
     setup_logging,
     with_transport_options,
@@ -74,7 +78,9 @@ def proxy(
         int,
         typer.Option("--max-body-bytes", help="Largest HTTP request body accepted; larger ones get 413."),
     ] = DEFAULT_MAX_BODY_BYTES,
+    metrics: MetricsOption = None,
     log_level: LogLevel = "info",
+    log_format: LogFormatOption = LogFormat.rich,
     options: TransportOptions,
 ) -> None:
     """Proxy ordinary MCP clients to a server behind an asynchronous transport.
@@ -84,13 +90,13 @@ def proxy(
     answers `initialize` itself at once and reaches the backend in the background: a backend that
     cannot be reached gives the first request a JSON-RPC error naming the cause.
     """
-    setup_logging(log_level)
+    setup_logging(log_level, log_format.value)
     if stdio and listen:
         raise fail("choose --listen (HTTP) or --stdio, not both", ExitCode.USAGE)
     if timeout <= 0:
         raise fail("--timeout must be a positive number of seconds", ExitCode.USAGE)
     if stdio:
-        _proxy_stdio(options, timeout)
+        _proxy_stdio(options, timeout, metrics)
         return
     from asyncmcp_cli import proxy as library
 
@@ -104,18 +110,25 @@ def proxy(
         )
         described = ", ".join(f"{k}={v}" for k, v in transport.describe().items())
 
-        def ready(url: str) -> None:
-            auth = " · bearer token required" if token else ""
-            err_console.print(
-                f"[green]proxy[/] {url} → {described}{auth} · Ctrl-C to stop", highlight=False, soft_wrap=True
-            )
+        async with observing(metrics, transport.scheme, worker_index=0) as bound:
 
-        await library.serve_http_until_signalled(transport, options=front, call_timeout=timeout, on_ready=ready)
+            def ready(url: str) -> None:
+                if log_format is LogFormat.json:
+                    return  # logged as a JSON line instead; stderr stays JSON only
+                auth = " · bearer token required" if token else ""
+                where = f" · metrics {bound.url('/metrics')}" if bound else ""
+                err_console.print(
+                    f"[green]proxy[/] {url} → {described}{auth}{where} · Ctrl-C to stop",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+
+            await library.serve_http_until_signalled(transport, options=front, call_timeout=timeout, on_ready=ready)
 
     run(main)
 
 
-def _proxy_stdio(options: TransportOptions, timeout: float) -> None:
+def _proxy_stdio(options: TransportOptions, timeout: float, metrics: str | None) -> None:
     """Answer the host's ``initialize`` first, then load the SDK and the transport.
 
     A host sends ``initialize`` as soon as it has started the proxy, so the
@@ -142,12 +155,15 @@ def _proxy_stdio(options: TransportOptions, timeout: float) -> None:
     load()
 
     async def main() -> None:
+        from asyncmcp_cli.observability.recorder import current
         from asyncmcp_cli.proxy.stdio import serve_stdio
 
         if "error" in loaded:
             raise loaded["error"]
         transport = loaded["transport"]
-        await serve_stdio(transport, call_timeout=timeout, first=first, identity_key=key, on_stdin_closed=_exit_now)
+        async with observing(metrics, transport.scheme, worker_index=0):
+            current().intake.listening()
+            await serve_stdio(transport, call_timeout=timeout, first=first, identity_key=key, on_stdin_closed=_exit_now)
 
     run(main)
 

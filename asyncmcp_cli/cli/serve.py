@@ -9,9 +9,13 @@ import typer
 
 from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli._common import (
+    LogFormat,
+    LogFormatOption,
     LogLevel,
+    MetricsOption,
     TransportOptions,
     err_console,
+    observing,
     run,
     seconds,
     seconds_or_zero,
@@ -147,7 +151,18 @@ def serve(
             rich_help_panel="Upstream",
         ),
     ] = 8,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Server processes sharing the request queue, each with its own event loop; a worker that dies "
+            "is restarted. Unless a result cache is configured, they share one in a temporary SQLite file.",
+        ),
+    ] = 1,
+    metrics: MetricsOption = None,
     log_level: LogLevel = "info",
+    log_format: LogFormatOption = LogFormat.rich,
     options: TransportOptions,
 ) -> None:
     """Serve an MCP server over a transport until Ctrl-C or SIGTERM.
@@ -159,9 +174,20 @@ def serve(
     On shutdown the server stops receiving, lets running requests finish within
     the grace period, and leaves the rest on the queue for another server.
     """
+    import os
+    import sys
+
+    from asyncmcp_cli.workers import supervisor
+
+    setup_logging(log_level, log_format.value)
+    if workers > 1:
+        raise typer.Exit(supervisor.supervise(workers, sys.argv[1:], grace_seconds=grace_period))
     from asyncmcp_cli.server import serve_until_signalled
 
-    setup_logging(log_level)
+    index = supervisor.worker_index()
+    shared_cache = os.environ.get(supervisor.WORKER_RESULT_CACHE_ENV)
+    if shared_cache:
+        supervisor.stop_with_parent()
 
     async def main() -> None:
         async with chosen_server(
@@ -184,13 +210,18 @@ def serve(
             port=port,
             allow_webhook=tuple(allow_webhook) if allow_webhook else None,
             webhook_tools=tuple(webhook_tool) if webhook_tool else None,
+            fallback={"result_cache": shared_cache},  # the workers' shared file, unless one is configured
         )
+        async with observing(metrics, transport.scheme, worker_index=index) as bound:
 
-        def ready() -> None:
-            described = ", ".join(f"{k}={v}" for k, v in transport.describe().items())  # after binding: real port
-            name = safe_text.markup(server.name)  # an upstream server names itself
-            err_console.print(f"[green]serving[/] {name} · {described} · Ctrl-C to stop", highlight=False)
+            def ready() -> None:
+                if log_format is LogFormat.json:
+                    return  # the server logs the same as a JSON line; stderr stays JSON only
+                described = ", ".join(f"{k}={v}" for k, v in transport.describe().items())  # after binding
+                name = safe_text.markup(server.name)  # an upstream server names itself
+                where = f" · metrics {bound.url('/metrics')}" if bound else ""
+                err_console.print(f"[green]serving[/] {name} · {described}{where} · Ctrl-C to stop", highlight=False)
 
-        await serve_until_signalled(server, transport, grace_seconds=grace_period, on_ready=ready)
+            await serve_until_signalled(server, transport, grace_seconds=grace_period, on_ready=ready)
 
     run(main)

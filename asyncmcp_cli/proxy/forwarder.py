@@ -23,11 +23,13 @@ forwarded under the front's request id.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult
 from mcp.server.lowlevel.server import Server
 
+from asyncmcp_cli.observability import recorder
 from asyncmcp_cli.proxy.backend import Backend
 from asyncmcp_cli.proxy.early import initialize_result
 from asyncmcp_cli.relay import Ctx, forward
@@ -48,6 +50,22 @@ class ForwardToBackend:
         if ctx.request_id is None:
             await self._notification(ctx, call_next)
             return None
+        metrics = recorder.current()
+        metrics.request_received(ctx.method)
+        metrics.request_started()
+        started = time.monotonic()
+        try:
+            result = await self._request(ctx)
+        except Exception:
+            metrics.request_answered(ctx.method, time.monotonic() - started, error=True)
+            raise
+        else:
+            metrics.request_answered(ctx.method, time.monotonic() - started, error=False)
+            return result
+        finally:
+            metrics.request_ended()
+
+    async def _request(self, ctx: Ctx) -> HandlerResult:
         if ctx.method == "initialize" and self._backend.handshakes_itself:
             return initialize_result(ctx.params or {}, self._backend.identity)
         async with self._backend.lane(ctx) as lane:

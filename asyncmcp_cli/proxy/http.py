@@ -35,6 +35,7 @@ from starlette.routing import Route
 
 from asyncmcp_cli.bearer import BearerToken
 from asyncmcp_cli.errors import ConfigurationError
+from asyncmcp_cli.observability import recorder
 from asyncmcp_cli.proxy.backend import Backend
 from asyncmcp_cli.proxy.forwarder import proxy_server
 from asyncmcp_cli.transports.base import Transport
@@ -153,11 +154,14 @@ async def serve_http(
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve the HTTP front until `shutdown` is set (forever when None)."""
+    intake = recorder.current().intake
     async with http_front(transport, options=options, call_timeout=call_timeout) as url:
         logger.info("HTTP front listening at %s for %s", url, transport.describe())
+        intake.listening()
         if on_ready is not None:
             on_ready(url)
         await (shutdown or anyio.Event()).wait()
+        intake.stopped()
 
 
 async def serve_http_until_signalled(transport: Transport, **kwargs: Any) -> None:

@@ -33,6 +33,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mcp.shared.message import ServerMessageMetadata, SessionMessage
 
 from asyncmcp_cli import codec
+from asyncmcp_cli.observability import recorder
 from asyncmcp_cli.results import ResultStore
 from asyncmcp_cli.transports.base import Connection
 from asyncmcp_cli.transports.inbound import Inbound, preview, settle
@@ -95,6 +96,7 @@ class SessionHub:
     async def running(self) -> AsyncIterator[SessionHub]:
         async with anyio.create_task_group() as tg:
             self._tg = tg
+            recorder.current().watch_in_flight(lambda: self.in_flight)
             tg.start_soon(self._reap_idle_sessions)
             try:
                 yield self
@@ -137,6 +139,8 @@ class SessionHub:
         Returns as soon as the message is routed: nothing here waits on a send.
         """
         routing = inbound.routing
+        if isinstance(inbound.message, Exception) or codec.is_request(inbound.message):
+            recorder.current().request_received(inbound.method)
         if not routing.client_id or not routing.reply_to:
             logger.warning(
                 "dropping message without %s: %s",
@@ -150,6 +154,7 @@ class SessionHub:
                 "refusing reply address %r from client %r: malformed or not admitted by the allow-list; nothing sent",
                 routing.reply_to,
                 routing.client_id,
+                extra={"client_id": routing.client_id},
             )
             self._in_background(settle, inbound.dead_letter)
             return
@@ -158,7 +163,9 @@ class SessionHub:
             return
         message = inbound.message
         if isinstance(message, Exception):
-            logger.warning("bad message from client %s: %s", routing.client_id, message)
+            logger.warning(
+                "bad message from client %s: %s", routing.client_id, message, extra={"client_id": routing.client_id}
+            )
             rid = codec.sniff_request_id(inbound.raw_body)
             error = codec.error_reply(rid, types.PARSE_ERROR, f"asyncmcp: {message}")
             self._in_background(self._answer_and_dead_letter, inbound, error)
@@ -209,7 +216,9 @@ class SessionHub:
     async def _answer_and_dead_letter(self, inbound: Inbound, error: types.JSONRPCMessage) -> None:
         routing = inbound.routing
         assert routing.reply_to is not None and routing.client_id is not None
-        await self._replies.send(routing.reply_to, routing.client_id, error, reply_ttl=routing.reply_ttl)
+        sent = await self._replies.send(routing.reply_to, routing.client_id, error, reply_ttl=routing.reply_ttl)
+        if sent is Sent.SENT:
+            _answered(inbound, error)
         await settle(inbound.dead_letter)
 
     async def _deliver_request(self, inbound: Inbound, message: types.JSONRPCMessage, routing: codec.Routing) -> None:
@@ -239,6 +248,7 @@ class SessionHub:
                 rid,
                 client.client_id,
                 inbound.receive_count,
+                extra={"client_id": client.client_id, "request_id": rid, "method": inbound.method},
             )
             text = f"asyncmcp: request failed {inbound.receive_count} times on the server; not retried again"
             self._in_background(
@@ -309,6 +319,7 @@ class SessionHub:
         assert routing.reply_to is not None and routing.client_id is not None
         sent = await self._replies.send(routing.reply_to, routing.client_id, response, reply_ttl=routing.reply_ttl)
         if sent is Sent.SENT:
+            _answered(inbound, response)
             await settle(inbound.ack)
         elif sent is Sent.UNREACHABLE or self._keeps_failing(inbound):
             if sent is Sent.GAVE_UP:
@@ -369,6 +380,8 @@ class SessionHub:
         sent = await self._replies.send(client.reply_to, client.client_id, message, extra, reply_ttl=reply_ttl)
         client.last_active = time.monotonic()
         inbounds = client.in_flight.pop(codec.request_id_of(message), [])  # type: ignore[arg-type]
+        if sent is Sent.SENT and inbounds:
+            _answered(inbounds[0], message)
         for inbound in inbounds:
             if sent is Sent.SENT:
                 await settle(inbound.ack)
@@ -411,3 +424,24 @@ class SessionHub:
                 for inbound in inbounds:
                     await settle(inbound.release)
             client.in_flight.clear()
+
+
+def _answered(inbound: Inbound, response: types.JSONRPCMessage) -> None:
+    """Count a sent response to `inbound`'s request, and log it with what a JSON log line can carry."""
+    seconds = time.monotonic() - inbound.received_at
+    error = isinstance(response, types.JSONRPCError)
+    recorder.current().request_answered(inbound.method, seconds, error=error)
+    logger.debug(
+        "answered %s request %s of client %s in %.3fs%s",
+        inbound.method,
+        codec.request_id_of(response),
+        inbound.routing.client_id,
+        seconds,
+        " (error)" if error else "",
+        extra={
+            "client_id": inbound.routing.client_id,
+            "request_id": codec.request_id_of(response),
+            "method": inbound.method,
+            "duration": round(seconds, 6),
+        },
+    )

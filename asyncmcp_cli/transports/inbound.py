@@ -9,12 +9,14 @@ for a message that must not come back.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import anyio
 import mcp_types as types
 
 from asyncmcp_cli import codec
+from asyncmcp_cli.observability import recorder
 from asyncmcp_cli.types import Ack
 
 logger = logging.getLogger(__name__)
@@ -39,8 +41,16 @@ class Inbound:
     """Settle a poison message: move it to a dead-letter queue (default: `ack`)."""
     sender: str | None = None
     """Who put the message on the channel, where the channel says (SQS SenderId); None if unknown."""
+    received_at: float = field(default_factory=time.monotonic)
+    """When this process took it (monotonic clock), for the call duration."""
+
+    @property
+    def method(self) -> str | None:
+        """The JSON-RPC method it carries (None for a response or an unreadable message)."""
+        return None if isinstance(self.message, Exception) else codec.method_of(self.message)
 
     async def dead_letter(self) -> None:
+        recorder.current().dead_lettered(self.method)
         await (self.reject or self.ack)()
 
 

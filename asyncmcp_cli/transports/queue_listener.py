@@ -25,6 +25,7 @@ import anyio.to_thread
 
 from asyncmcp_cli import codec, long_polls
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
+from asyncmcp_cli.observability import recorder
 from asyncmcp_cli.payloads import Binding, ClaimCheck, nothing
 from asyncmcp_cli.results import DEFAULT_TTL_SECONDS, open_result_store
 from asyncmcp_cli.sqs_queues import Received, SqsQueues
@@ -147,6 +148,7 @@ class QueueListener:
             tg.cancel_scope.cancel()
 
     async def drain(self, grace_seconds: float) -> int:
+        recorder.current().intake.stopped()
         self._poll_scope.cancel()
         # Let the cancelled long poll return and give back what it received, rather than
         # leaving it to hide messages for a visibility timeout after this process exits.
@@ -161,6 +163,8 @@ class QueueListener:
             while len(self._tracked) >= self._settings.max_in_flight:
                 self._room = anyio.Event()
                 await self._room.wait()
+            intake = recorder.current().intake
+            intake.polling(self._settings.wait_seconds)
             try:
                 batch = await self._queues.receive(
                     self._url,
@@ -169,15 +173,25 @@ class QueueListener:
                     visibility_timeout=self._settings.visibility_timeout,
                 )
             except AsyncMCPError as exc:
-                logger.warning("receive from %s failed (%s); retrying in %.1fs", self._url, exc, backoff)
+                intake.failed(str(exc))
+                logger.warning(
+                    "receive from %s failed (%s); retrying in %.1fs",
+                    self._url,
+                    exc,
+                    backoff,
+                    extra={"queue": self._url},
+                )
                 await anyio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
             backoff = 0.5
+            intake.received()
             for received in batch:
                 await self._accept(received)
 
     async def _accept(self, received: Received) -> None:
+        if received.sent_at_ms is not None:
+            recorder.current().queue_age(time.time() - received.sent_at_ms / 1000)
         deadline = time.monotonic() + self._settings.visibility_timeout
         self._tracked[received.receipt_handle] = _Tracked(received, deadline)
         body, attributes = self._unwrap(received)

@@ -30,6 +30,7 @@ import mcp_types as types
 
 from asyncmcp_cli import codec
 from asyncmcp_cli.errors import DestinationUnreachableError, PayloadTooLargeError, TransportError
+from asyncmcp_cli.observability import recorder
 
 logger = logging.getLogger(__name__)
 
@@ -127,12 +128,14 @@ class Replies:
                 if pause is None:
                     self._remember_unreachable(reply_to, client_id, exc)
                     return Sent.UNREACHABLE
+                recorder.current().reply_retry()
                 await anyio.sleep(pause)
             except TransportError as exc:
                 if time.monotonic() + delay > deadline:
                     logger.error("giving up sending to %s for client %s: %s", reply_to, client_id, exc)
                     return Sent.GAVE_UP
                 logger.warning("send to %s failed (%s); retrying in %.1fs", reply_to, exc, delay)
+                recorder.current().reply_retry()
                 await anyio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 

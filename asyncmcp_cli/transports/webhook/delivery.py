@@ -30,6 +30,7 @@ import httpx2
 
 from asyncmcp_cli import codec
 from asyncmcp_cli.errors import PayloadTooLargeError
+from asyncmcp_cli.observability import recorder
 from asyncmcp_cli.transports.webhook.deadletter import DeadLetter, DeadLetterFile
 from asyncmcp_cli.transports.webhook.signing import Signer, new_message_id
 from asyncmcp_cli.transports.webhook.urlpolicy import UrlPolicy, WebhookUrlRefusedError
@@ -194,11 +195,13 @@ class WebhookSender:
             raise
         if outcome.delivered:
             logger.debug("webhook %s to %s delivered in %.3fs", message_id, url, time.monotonic() - started)
+            recorder.current().webhook_delivered()
             return True
         await self._give_up(url, client_id, message_id, body, outcome)
         return False
 
     async def _give_up(self, url: str, client_id: str, message_id: str, body: str, outcome: Outcome) -> None:
+        recorder.current().webhook_dead_lettered()
         logger.error(
             "webhook %s to %s for client %s not delivered (%s; %d attempt(s)); kept in %s",
             message_id,

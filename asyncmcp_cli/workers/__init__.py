@@ -1,0 +1,1 @@
+"""``serve --workers N``: several server processes on one intake, supervised by one parent."""
