@@ -1,0 +1,6 @@
+"""The MCP Tasks extension (``io.modelcontextprotocol/tasks``) over asynchronous transports.
+
+`wire` holds the protocol shapes (pydantic only, importable by clients); the
+store and server runtime live in their own modules and are imported only where
+they are used.
+"""
