@@ -124,11 +124,13 @@ def start_task(
 def _follow(client: ClientOptions, task_id: str, *, wait: bool, wait_for: float) -> wire.GetTaskResult:
     """One ``tasks/get``, or polling until the task ends (or `wait_for` runs out: the last status seen)."""
     import anyio
+    from mcp.shared.exceptions import MCPError
 
     from asyncmcp_cli.cli.connect.commands import run_with_client
     from asyncmcp_cli.tasks.client import get_task, wait_for_task
+    from asyncmcp_cli.tasks.wire import INVALID_PARAMS
 
-    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> wire.GetTaskResult:
+    async def follow(mcp: Client, activity: Activity) -> wire.GetTaskResult:
         if not wait:
             with activity.running(f"asking about task {task_id}"):
                 return await get_task(mcp, task_id)
@@ -144,6 +146,15 @@ def _follow(client: ClientOptions, task_id: str, *, wait: bool, wait_for: float)
             raise fail(f"no answer about task {task_id} within {wait_for:g} s", ExitCode.TIMEOUT)
         err_console.print(f"still {last[0].status} after {wait_for:g} s; wait again later", highlight=False)
         return last[0]
+
+    async def body(mcp: Client, catalog: Catalog, activity: Activity) -> wire.GetTaskResult:
+        try:
+            return await follow(mcp, activity)
+        except MCPError as exc:
+            if exc.error.code != INVALID_PARAMS:
+                raise
+            # The spec's answer for a task id the server does not know, or no longer keeps.
+            raise fail(f"no such task: {exc.error.message}", ExitCode.GONE) from None
 
     return run_with_client(client, body)
 
