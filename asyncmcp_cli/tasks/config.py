@@ -42,8 +42,12 @@ def parse_task_tools(values: Iterable[str]) -> dict[str, wire.TaskSupport]:
     return tools
 
 
-def with_tasks(server: Any, options: TaskOptions, aws_settings: Any = None) -> Any:
-    """`server` answering task-augmented calls, with its store opened from `options`."""
+def with_tasks(server: Any, options: TaskOptions, *, endpoint_url: str | None = None, region: str | None = None) -> Any:
+    """`server` answering task-augmented calls, with its store opened from `options`.
+
+    An ``s3://`` store is reached at `endpoint_url` / `region` (the transport's own).
+    """
+    from asyncmcp_cli import aws
     from asyncmcp_cli.tasks.runtime import TaskRuntime
     from asyncmcp_cli.tasks.serving import enable_tasks
     from asyncmcp_cli.tasks.store import open_task_store
@@ -51,7 +55,7 @@ def with_tasks(server: Any, options: TaskOptions, aws_settings: Any = None) -> A
     if options.lease_seconds <= 0 or options.poll_interval_seconds <= 0 or options.ttl_seconds < 0:
         raise ConfigurationError("task lease and poll interval must be above zero, and the TTL not negative")
     runtime = TaskRuntime(
-        open_task_store(options.store, aws_settings),
+        open_task_store(options.store, aws.AwsSettings(endpoint_url=endpoint_url, region=region)),
         ttl_ms=round(options.ttl_seconds * 1000) or None,
         poll_interval_ms=max(1, round(options.poll_interval_seconds * 1000)),
         lease_seconds=options.lease_seconds,

@@ -131,7 +131,7 @@ class _TaskHooks:
         params = dict(ctx.params)
         name = params.get("name")
         declares = wire.declares_tasks(params) and ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
-        support = await self._support(ctx, name, look_up=declares) if isinstance(name, str) else "forbidden"
+        support = await self._support(ctx, name) if isinstance(name, str) else "forbidden"
         if support == "forbidden":
             return await call_next(ctx)
         if not declares:
@@ -149,10 +149,11 @@ class _TaskHooks:
         logger.info("task %s started: %s for client %s", record.task_id[:12], name, record.owner)
         return record.create_result()
 
-    async def _support(self, ctx: Ctx, name: str, *, look_up: bool) -> wire.TaskSupport:
+    async def _support(self, ctx: Ctx, name: str) -> wire.TaskSupport:
+        """Operator's word first, then the tool's own (learnt from ``tools/list``, at most every 30 s)."""
         if name in self.named:
             return self.named[name]
-        if name not in self._declared and look_up and time.monotonic() - self._listed_at > _RELIST_SECONDS:
+        if name not in self._declared and time.monotonic() - self._listed_at > _RELIST_SECONDS:
             await self._list_tools(ctx)
         return self._declared.get(name, "forbidden")
 
