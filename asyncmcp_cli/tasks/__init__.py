@@ -4,3 +4,7 @@
 store and server runtime live in their own modules and are imported only where
 they are used.
 """
+
+from asyncmcp_cli.tasks.decorator import task_tool
+
+__all__ = ["task_tool"]

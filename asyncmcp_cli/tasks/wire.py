@@ -21,8 +21,11 @@ The final spec has no tool-level task declaration (the 2025-11-25
 project still lets a tool say what it does, under `TOOL_TASK_SUPPORT_META_KEY`
 in the tool's ``_meta`` (and ``execution.taskSupport`` for 2025-11-25 peers).
 
-Beyond the spec, a caller may ask to be told when its task ends by putting a
-reply address under `TASK_NOTIFY_META_KEY` in the ``tools/call`` ``_meta``.
+Beyond the spec, a caller may ask to be told when its task ends (or needs
+input) by putting ``true`` under `TASK_NOTIFY_META_KEY` in the ``tools/call``
+``_meta``: the server then sends a ``notifications/tasks`` message to the
+caller's own reply address (the one its transport declared, already checked
+against the server's allow-list), signed and retried like every reply.
 
 Only pydantic here, so client code can import it without the server runtime.
 """
@@ -44,9 +47,9 @@ TOOL_TASK_SUPPORT_META_KEY = "io.asyncmcp/taskSupport"
 """A tool's own declaration in its ``_meta``: one of `TaskSupport` (project-defined)."""
 
 TASK_NOTIFY_META_KEY = "io.asyncmcp/taskNotify"
-"""``tools/call`` ``_meta`` key: a reply address (webhook URL, SQS queue URL, SNS
-topic ARN) that receives a ``notifications/tasks`` message when the task ends.
-The address must pass the server's reply-address allow-list (project-defined)."""
+"""``tools/call`` ``_meta`` key; ``true`` asks for a ``notifications/tasks`` message
+(params: the `DetailedTask`) at the caller's reply address when the task ends or
+needs input (project-defined)."""
 
 METHOD_TOOLS_CALL = "tools/call"
 METHOD_TASKS_GET = "tasks/get"
