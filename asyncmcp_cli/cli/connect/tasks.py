@@ -1,9 +1,10 @@
-"""Tasks from the command line: `connect call TOOL --task`, then `connect task get|wait|cancel|update ID`.
+"""Tasks from the command line: `connect call TOOL --task`, then `connect task get|wait|cancel|update TASK`.
 
-A task id is all a later command needs, with the same target options (or
-profile) as the call: the server keeps the task, so the process that asks
-need not be the one that started it, and the server that answers need not be
-the one that runs it.
+The task handle `call --task` prints (task id and client id, see
+`asyncmcp_cli.tasks.handles`) is all a later command needs, with the same
+target options (or profile) as the call: the server keeps the task in its
+store, so the process that asks need not be the one that started it, and the
+server that answers need not be the one that runs it.
 
 Exit codes of `task get` and `task wait`: 0 completed · 1 completed, but the
 tool reported an error (isError) · 6 failed (the JSON-RPC error is printed) ·
@@ -50,18 +51,48 @@ task_app = typer.Typer(
 )
 connect_app.add_typer(task_app)
 
-TaskId = Annotated[str, typer.Argument(metavar="TASK_ID", help="The task id `call --task` printed ('-' reads stdin).")]
+TaskId = Annotated[
+    str,
+    typer.Argument(
+        metavar="TASK",
+        help="The task handle `call --task` printed (or a bare task id, with --client-id if the server binds tasks "
+        "to one); '-' reads it from stdin.",
+    ),
+]
 
 
-def _task_id(text: str) -> str:
+def _handle(text: str, client: ClientOptions) -> tuple[str, ClientOptions]:
+    """The task id a TASK argument names, and the client options to ask with (the handle's client id)."""
+    import dataclasses
+
     from asyncmcp_cli.errors import UsageError
-    from asyncmcp_cli.tasks.handles import check_task_id
+    from asyncmcp_cli.tasks.handles import TaskHandle
 
-    value = sys.stdin.readline().strip() if text == "-" else text.strip()
     try:
-        return check_task_id(value)
+        handle = TaskHandle.parse(sys.stdin.readline() if text == "-" else text)
     except UsageError as exc:
         raise fail(str(exc), ExitCode.USAGE) from None
+    if handle.client_id is None:
+        return handle.task_id, client
+    if client.client_id not in (None, handle.client_id):
+        raise fail("the task handle names another client id than --client-id; give one of them", ExitCode.USAGE)
+    return handle.task_id, dataclasses.replace(client, client_id=handle.client_id)
+
+
+def _own_client_id(client: ClientOptions) -> ClientOptions:
+    """`client` with a client id of its own, so the handle can name it (queue and webhook targets bind tasks to it)."""
+    import dataclasses
+
+    from asyncmcp_cli.transports.base import NamingTransport
+    from asyncmcp_cli.transports.queue_client import new_client_id
+
+    if client.client_id is not None:
+        return client
+    target = client.target()
+    if target.transport is None:
+        return client  # stdio: the task belongs to that process; HTTP: the server names no client
+    fresh = target.transport.new_client_id() if isinstance(target.transport, NamingTransport) else new_client_id()
+    return dataclasses.replace(client, client_id=fresh)
 
 
 def start_task(
@@ -77,10 +108,12 @@ def start_task(
     from asyncmcp_cli.arguments import build_arguments
     from asyncmcp_cli.cli.connect.commands import check_words, run_with_client
     from asyncmcp_cli.tasks.client import start_tool_task
+    from asyncmcp_cli.tasks.handles import TaskHandle
 
     check_words(pairs, args_json)
     if client.era not in (None, "stateless", "auto"):
         raise fail("--task needs the stateless (2026-07-28) era: tasks are declared per request", ExitCode.USAGE)
+    client = _own_client_id(client)
 
     async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
         if no_validate:
@@ -105,8 +138,9 @@ def start_task(
         if outcome.is_error:
             raise typer.Exit(int(ExitCode.TOOL_ERROR))
         return
+    handle = TaskHandle(outcome.task_id, client.client_id).encode()
     if json_output:
-        print_json(outcome.to_wire())
+        print_json(outcome.to_wire() | {"handle": handle, "clientId": client.client_id})
         return
     err_console.print(
         f"[green]task started[/] {safe_text.markup(name)} · status {safe_text.markup(outcome.status)}"
@@ -114,9 +148,10 @@ def start_task(
         + (f" · kept {outcome.ttl_ms / 1000:g} s" if outcome.ttl_ms else ""),
         highlight=False,
     )
-    console.print(outcome.task_id, soft_wrap=True, highlight=False)
+    err_console.print(f"  task id    {safe_text.markup(outcome.task_id)}", highlight=False)
+    console.print(handle, soft_wrap=True, highlight=False)
     err_console.print(
-        "get the result with: asyncmcp connect task wait TASK_ID (same target options; from any process)",
+        "get the result with: asyncmcp connect task wait TASK (this handle; same target options, any process)",
         highlight=False,
     )
 
@@ -185,7 +220,8 @@ def _print_task(task: wire.GetTaskResult, *, json_output: bool) -> None:
 
 
 def _get_or_wait(client: ClientOptions, task_id: str, *, wait: bool, wait_for: float, json_output: bool) -> None:
-    task = _follow(client, _task_id(task_id), wait=wait, wait_for=wait_for)
+    task_id, client = _handle(task_id, client)
+    task = _follow(client, task_id, wait=wait, wait_for=wait_for)
     _print_task(task, json_output=json_output)
     raise typer.Exit(int(_exit_code(task)))
 
@@ -231,7 +267,7 @@ def task_cancel(task_id: TaskId, *, json_output: JsonFlag = False, client: Clien
     from asyncmcp_cli.cli.connect.commands import run_with_client
     from asyncmcp_cli.tasks.client import cancel_task
 
-    task_id = _task_id(task_id)
+    task_id, client = _handle(task_id, client)
 
     async def body(mcp: Client, catalog: Catalog, activity: Activity) -> None:
         with activity.running(f"cancelling task {task_id}"):
@@ -269,7 +305,7 @@ def task_update(
     from asyncmcp_cli.cli.connect.commands import run_with_client
     from asyncmcp_cli.tasks.client import update_task
 
-    task_id = _task_id(task_id)
+    task_id, client = _handle(task_id, client)
     answers = _input_responses(responses or [], responses_json)
 
     async def body(mcp: Client, catalog: Catalog, activity: Activity) -> None:
