@@ -26,13 +26,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import mcp_types as types
-from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
+from mcp.client.extension import ClaimContext, ClientExtension, NotificationBinding, ResultClaim
 from pydantic import ValidationError
 
 from asyncmcp_cli.errors import AsyncMCPError
 from asyncmcp_cli.tasks import wire
 from asyncmcp_cli.tasks.handles import check_task_id
-from asyncmcp_cli.tasks.waiting import OnStatus, poll_until_terminal
+from asyncmcp_cli.tasks.waiting import OnStatus, Pushed, poll_until_terminal
 
 if TYPE_CHECKING:
     from mcp import Client
@@ -161,13 +161,18 @@ async def wait_for_task(
     *,
     on_status: OnStatus | None = None,
     request_timeout: float | None = None,
+    pushed: Pushed | None = None,
 ) -> wire.GetTaskResult:
     """Poll ``tasks/get`` until the task is terminal, sleeping the server's ``pollIntervalMs`` between polls.
 
-    `on_status` sees every answer (the display's progress). Bound the whole
-    wait with ``anyio.fail_after`` around the call.
+    `on_status` sees every answer (the display's progress). With `pushed` (the
+    client's `TasksExtension`), a terminal state the server pushes in
+    ``notifications/tasks`` ends the wait at once, between polls. Bound the
+    whole wait with ``anyio.fail_after`` around the call.
     """
-    return await poll_until_terminal(lambda: get_task(client, task_id, timeout=request_timeout), on_status=on_status)
+    return await poll_until_terminal(
+        lambda: get_task(client, task_id, timeout=request_timeout), on_status=on_status, pushed=pushed
+    )
 
 
 async def start_tool_task(
@@ -177,13 +182,20 @@ async def start_tool_task(
     *,
     progress_callback: Any = None,
     meta: dict[str, Any] | None = None,
+    push: bool = False,
 ) -> wire.CreateTaskResult | types.CallToolResult:
     """Call a tool declaring the tasks capability; return the task the server made, or its result at once.
 
     The server decides: a tool it runs as a task answers with the task (status
     ``working``, usually), any other with its ordinary result. The client must
     have been built with `TasksExtension` so the capability is declared.
+    With `push`, the server is asked (an asyncmcp extension, ignored by other
+    servers) to send ``notifications/tasks`` to this client when the task
+    ends; `wait_for_task(..., pushed=extension)` then returns without waiting
+    for the next poll.
     """
+    if push:
+        meta = {**(meta or {}), wire.TASK_NOTIFY_META_KEY: True}
     if not any(isinstance(ext, TasksExtension) for ext in client.extensions or ()):
         raise TaskError("start_tool_task needs a Client built with extensions=[TasksExtension()]")
     result = await client.session.call_tool(
@@ -222,13 +234,29 @@ class TasksExtension(ClientExtension):
 
     def __init__(self, *, on_status: OnStatus | None = None) -> None:
         self._on_status = on_status
+        self.pushed = Pushed()
+        """Terminal task states the server pushed (``notifications/tasks``)."""
 
     def claims(self) -> Sequence[ResultClaim[Any]]:
         return (ResultClaim(result_type=wire.RESULT_TYPE_TASK, model=CreatedTask, resolve=self._resolve),)
 
+    def notifications(self) -> Sequence[NotificationBinding[Any]]:
+        return (
+            NotificationBinding(
+                method=wire.NOTIFICATION_TASKS, params_type=wire.TaskStatusNotificationParams, handler=self._pushed
+            ),
+        )
+
+    async def _pushed(self, params: wire.TaskStatusNotificationParams) -> None:
+        self.pushed.note(params)
+
     async def _resolve(self, created: CreatedTask, ctx: ClaimContext) -> types.CallToolResult:
         check_task_id(created.task_id)
         task = await wait_for_task(
-            ctx.session, created.task_id, on_status=self._on_status, request_timeout=ctx.read_timeout_seconds
+            ctx.session,
+            created.task_id,
+            on_status=self._on_status,
+            request_timeout=ctx.read_timeout_seconds,
+            pushed=self.pushed,
         )
         return call_result_of(task)
