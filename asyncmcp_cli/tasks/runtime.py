@@ -127,25 +127,27 @@ class TaskRuntime:
 
     async def _execute(self, task_id: str, params: dict[str, Any], invoke: Invoke, notify: Notify | None) -> None:
         outcome: Outcome | None = None
-        with anyio.CancelScope() as scope:
-            self._scopes[task_id] = scope
-            try:
+        try:
+            with anyio.CancelScope() as scope:
+                self._scopes[task_id] = scope
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(self._keep_lease, task_id, scope)
                     outcome = await _run(invoke, task_id, params)
                     tg.cancel_scope.cancel()
-            finally:
-                self._scopes.pop(task_id, None)
-        if outcome is None:  # stopped: by a terminal state seen at renewal, or by shutdown
-            outcome = _stopped
-        with anyio.CancelScope(shield=True):
-            try:
-                record = await update(self.store, task_id, outcome)
-            except AsyncMCPError as exc:
-                logger.warning("task %s: could not store its outcome: %s", task_id[:12], exc)
-                return
-            if record is not None and record.terminal and notify is not None:
-                await notify(record)
+        finally:
+            self._scopes.pop(task_id, None)
+            # Stopped without an outcome: by a terminal state seen at renewal, or by shutdown.
+            with anyio.CancelScope(shield=True):
+                await self._settle(task_id, outcome or _stopped, notify)
+
+    async def _settle(self, task_id: str, outcome: Outcome, notify: Notify | None) -> None:
+        try:
+            record = await update(self.store, task_id, outcome)
+        except AsyncMCPError as exc:
+            logger.warning("task %s: could not store its outcome: %s", task_id[:12], exc)
+            return
+        if record is not None and notify is not None and (record.terminal or record.status == wire.INPUT_REQUIRED):
+            await notify(record)
 
     async def _keep_lease(self, task_id: str, scope: anyio.CancelScope) -> None:
         """Renew the lease; stop the work when the task is over elsewhere (cancelled, expired, lapsed)."""

@@ -172,7 +172,7 @@ class _TaskHooks:
                 cursor = getattr(listed, "next_cursor", None)
                 if not cursor:
                     return
-        except (MCPError, ValidationError) as exc:
+        except Exception as exc:  # a failed lookup must not fail the plain call that prompted it
             logger.warning("could not list tools to learn their task support: %s", exc)
 
     def _stamp(self, listed: Any) -> Any:

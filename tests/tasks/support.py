@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.resolve import Elicit, Resolve
+from mcp.shared.inbound import MCP_METHOD_HEADER, MCP_NAME_HEADER, MCP_PROTOCOL_VERSION_HEADER, encode_header_value
 from pydantic import BaseModel
 
 from asyncmcp_cli.client import open_client
@@ -39,9 +40,17 @@ def envelope(*, tasks: bool = True, **extra: Any) -> dict[str, Any]:
 
 
 async def raw(client: Any, method: str, params: dict[str, Any], *, tasks: bool = True, **meta: Any) -> dict[str, Any]:
-    """Send one request as raw JSON-RPC; return its result (an error raises `MCPError`)."""
+    """Send one request as raw JSON-RPC; return its result (an error raises `MCPError`).
+
+    Over streamable HTTP the 2026-07-28 headers go along, ``Mcp-Name`` naming
+    the tool or (for the task methods, as the spec asks) the task.
+    """
     body = {**params, "_meta": envelope(tasks=tasks, **meta)}
-    return await client.session._dispatcher.send_raw_request(method, body, {"timeout": 30})
+    headers = {MCP_PROTOCOL_VERSION_HEADER: VERSION, MCP_METHOD_HEADER: method}
+    name = params.get("taskId") if method.startswith("tasks/") else params.get("name")
+    if isinstance(name, str) and name.isascii() and len(name) < 1000:
+        headers[MCP_NAME_HEADER] = encode_header_value(name)
+    return await client.session._dispatcher.send_raw_request(method, body, {"timeout": 30, "headers": headers})
 
 
 class Name(BaseModel):
