@@ -122,3 +122,26 @@ def test_unknown_and_malformed_task_ids_are_one_line_errors(queues: Queues, tmp_
     assert "not a task id" in malformed.stderr and "\x1b" not in malformed.stderr
     forged = connect(queues, "task", "get", "amt1.eyJ2IjoxfQ")  # {"v":1}: no task id
     assert forged.returncode == 2 and "not a task id" in forged.stderr
+
+
+def test_the_repl_starts_a_task_and_waits_for_it(queues: Queues, tmp_path: Path) -> None:
+    from tests.cli.test_connect_repl import PROMPT, leave, spawn_repl
+
+    with task_server(queues, tmp_path / "tasks.db"):
+        child = spawn_repl(tmp_path / "history", queues=queues)
+        try:
+            child.sendline("task start sleep seconds=1")
+            child.expect(r"task (\S+): working", timeout=40)
+            task_id = child.match.group(1)
+            child.expect(PROMPT)
+            child.sendline(f"task wait {task_id}")
+            child.expect("completed", timeout=40)
+            child.expect("slept 1s", timeout=10)
+            child.expect(PROMPT)
+            child.sendline("task get no-such-task")
+            child.expect("error:.*Task not found", timeout=40)
+            child.expect(PROMPT)
+            assert leave(child) == 0
+        finally:
+            if child.isalive():
+                child.terminate(force=True)
