@@ -37,9 +37,10 @@ completions: install  ## regenerate completions/ (bash, zsh, fish) and completio
 # Third-party MCP peers for the interop tests, pinned, in a project-local npm prefix.
 # Without node/npm (or a reachable registry) their tests skip and say why.
 NPM_PEERS := .npm-peers
-NPM_PEER_PACKAGES := @modelcontextprotocol/server-everything@2026.8.31 @modelcontextprotocol/inspector@2.12.0
+NPM_PEER_PACKAGES := @modelcontextprotocol/server-everything@2026.8.31 @modelcontextprotocol/inspector@2.12.0 \
+	@modelcontextprotocol/ext-tasks@0.2.2 @modelcontextprotocol/client@2.4.0
 
-peers: $(NPM_PEERS)/.installed  ## npm interop peers (server-everything, inspector) into .npm-peers/
+peers: $(NPM_PEERS)/.installed  ## npm interop peers (server-everything, inspector, ext-tasks) into .npm-peers/
 
 $(NPM_PEERS)/.installed: Makefile
 	@if ! command -v npm >/dev/null 2>&1; then \

@@ -17,7 +17,7 @@ from mcp.server.lowlevel.server import Server
 from mcp.server.runner import serve_dual_era_loop
 
 from asyncmcp_cli.observability import recorder
-from asyncmcp_cli.transports.base import Connection, HostingTransport, Listener, Transport
+from asyncmcp_cli.transports.base import CLIENT_ID, Connection, HostingTransport, Listener, Transport
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ async def serve(
     ):
 
         async def run_session(connection: Connection) -> None:
+            CLIENT_ID.set(connection.client_id)  # this session's own task: its requests see it
             await serve_dual_era_loop(
                 server,
                 connection.read_stream,

@@ -161,6 +161,55 @@ def serve(
         ),
     ] = 1,
     metrics: MetricsOption = None,
+    task_tool: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--task-tool",
+            metavar="NAME[=required]",
+            help="A tool that runs as a task for callers that declare the tasks extension (repeatable); "
+            "'=required' refuses the others (-32021). Tools may also declare it themselves.",
+            rich_help_panel="Tasks",
+        ),
+    ] = None,
+    task_store: Annotated[
+        str,
+        typer.Option(
+            "--task-store",
+            metavar="URL",
+            envvar="ASYNCMCP_TASK_STORE",
+            help="Where tasks live: memory, sqlite:///PATH, or s3://BUCKET/PREFIX (shared by every server "
+            "process on the queue, so any of them answers tasks/get and tasks/cancel).",
+            rich_help_panel="Tasks",
+        ),
+    ] = "memory",
+    task_ttl: Annotated[
+        float,
+        typer.Option(
+            "--task-ttl",
+            callback=seconds_or_zero,
+            help="Seconds a task is kept after it was created (its ttlMs); 0: no limit.",
+            rich_help_panel="Tasks",
+        ),
+    ] = 3600.0,
+    task_poll_interval: Annotated[
+        float,
+        typer.Option(
+            "--task-poll-interval",
+            callback=seconds,
+            help="Seconds between tasks/get polls the server suggests (its pollIntervalMs).",
+            rich_help_panel="Tasks",
+        ),
+    ] = 1.0,
+    task_lease: Annotated[
+        float,
+        typer.Option(
+            "--task-lease",
+            callback=seconds,
+            help="A server renews its claim on each task it runs every third of this; a task whose server "
+            "stopped renewing for this long is reported failed.",
+            rich_help_panel="Tasks",
+        ),
+    ] = 30.0,
     log_level: LogLevel = "info",
     log_format: LogFormatOption = LogFormat.rich,
     options: TransportOptions,
@@ -202,6 +251,19 @@ def serve(
             await serve_it(server)
 
     async def serve_it(server: Any) -> None:
+        from asyncmcp_cli.tasks.config import TaskOptions, with_tasks
+
+        settings = options.settings()
+        task_options = TaskOptions(
+            store=task_store,
+            tools=tuple(task_tool or ()),
+            ttl_seconds=task_ttl,
+            poll_interval_seconds=task_poll_interval,
+            lease_seconds=task_lease,
+        )
+        server = with_tasks(
+            server, task_options, endpoint_url=settings.get("endpoint_url"), region=settings.get("region")
+        )
         transport = options.resolve(
             allow_reply=tuple(allow_reply) if allow_reply else None,
             visibility_timeout=visibility_timeout,

@@ -13,8 +13,12 @@ from typing import Any
 
 from asyncmcp_cli.payloads import KEY_PREFIX
 from asyncmcp_cli.results import RESULTS_PREFIX
+from asyncmcp_cli.tasks.store import DEFAULT_PREFIX as TASKS_PREFIX
 
 PAYLOAD_EXPIRY_DAYS = 1
+TASK_EXPIRY_DAYS = 7
+"""The outer bound on a task in an ``s3://`` task store; a task's own TTL (default one hour) is
+enforced on every read, this removes the ones nobody reads again."""
 
 
 def redrive_policy(dlq_arn: str, max_receive_count: int) -> str:
@@ -95,19 +99,21 @@ def _load(text: str | None) -> dict[str, Any]:
 
 def expiry_rules() -> list[dict[str, Any]]:
     """Lifecycle rules for what asyncmcp keeps in its bucket: claim-check payloads a crash left
-    behind (receivers delete the rest) and stored responses of the ``s3://`` result cache."""
+    behind (receivers delete the rest), stored responses of the ``s3://`` result cache, and tasks
+    of the ``s3://`` task store (``serve --task-store``)."""
     return [
         _expiry("asyncmcp-payload-expiry", KEY_PREFIX),
         _expiry("asyncmcp-result-expiry", RESULTS_PREFIX),
+        _expiry("asyncmcp-task-expiry", TASKS_PREFIX, TASK_EXPIRY_DAYS),
     ]
 
 
-def _expiry(rule_id: str, prefix: str) -> dict[str, Any]:
+def _expiry(rule_id: str, prefix: str, days: int = PAYLOAD_EXPIRY_DAYS) -> dict[str, Any]:
     return {
         "ID": rule_id,
         "Filter": {"Prefix": prefix},
         "Status": "Enabled",
-        "Expiration": {"Days": PAYLOAD_EXPIRY_DAYS},
+        "Expiration": {"Days": days},
     }
 
 

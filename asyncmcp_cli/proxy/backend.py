@@ -10,6 +10,8 @@
   from a pool for its duration, one request per lane at a time (so whatever
   the backend sends during it belongs to it), and gives it back after. A lane
   whose request was abandoned (timed out, cancelled) is closed, not reused.
+- A task created through a lane (the Tasks extension) is followed up under
+  that lane's client id, to which the server binds it: see `task_lanes`.
 - Opening a lane can fail (endpoint down, queue missing): that request gets a
   JSON-RPC error naming the cause, and the next request tries again.
 - With `handshakes_itself` (the front answered ``initialize`` on its own), a
@@ -35,6 +37,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from asyncmcp_cli.proxy.lane import Lane
+from asyncmcp_cli.proxy.task_lanes import TaskLanes
 from asyncmcp_cli.relay import Ctx, front_connection
 from asyncmcp_cli.transports.base import NamingTransport, SharingTransport, Transport
 from asyncmcp_cli.transports.queue_client import new_client_id
@@ -75,6 +78,8 @@ class Backend:
         self._max_idle = max_idle
         self._idle: list[Lane] = []
         self._tg: anyio.abc.TaskGroup | None = None
+        self.tasks = TaskLanes(lambda client_id: self._open(client_id, standalone=False))
+        """Which lane a task's requests go out on (tools/call results are noted by the forwarder)."""
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Backend]:
@@ -88,6 +93,7 @@ class Backend:
             finally:
                 self._tg = None
                 self._idle.clear()
+                self.tasks.close()
                 tg.cancel_scope.cancel()
 
     @asynccontextmanager
@@ -96,6 +102,11 @@ class Backend:
         connection = front_connection(ctx)
         if connection is not None and connection.protocol_version not in MODERN_PROTOCOL_VERSIONS:
             yield await self._session_lane(connection)
+            return
+        owner = self.tasks.owner_of(ctx.method, ctx.params)
+        if owner is not None:
+            async with self.tasks.lane(owner) as lane:
+                yield lane
             return
         lane = await self._borrow()
         try:
@@ -204,6 +215,8 @@ class Backend:
         return await self._open(self._new_client_id(), standalone=False)
 
     def _give_back(self, lane: Lane) -> None:
+        if self.tasks.keeps(lane):
+            return
         if lane.spoiled or not lane.alive or len(self._idle) >= self._max_idle or self._tg is None:
             lane.close()
             return
@@ -218,6 +231,7 @@ class Backend:
             for lane in [lane for lane in self._idle if lane.last_used < cutoff]:
                 self._idle.remove(lane)
                 lane.close()
+            self.tasks.reap(self._idle_seconds)
 
     # -- opening -------------------------------------------------------------
 

@@ -70,7 +70,9 @@ class ForwardToBackend:
             return initialize_result(ctx.params or {}, self._backend.identity)
         async with self._backend.lane(ctx) as lane:
             with lane.routes.serving(ctx):
-                return await forward(lane, ctx, ctx.params, call_timeout=self._call_timeout, peer_name="the backend")
+                result = await forward(lane, ctx, ctx.params, call_timeout=self._call_timeout, peer_name="the backend")
+            self._backend.tasks.note(ctx.method, lane, result)
+            return result
 
     async def _notification(self, ctx: Ctx, call_next: CallNext) -> None:
         if ctx.method == "notifications/initialized":

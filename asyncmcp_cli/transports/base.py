@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -26,6 +27,14 @@ class Connection:
     client_id: str
     read_stream: SessionReadStream
     write_stream: SessionWriteStream
+
+
+CLIENT_ID: ContextVar[str | None] = ContextVar("asyncmcp_client_id", default=None)
+"""The client id of the `Connection` whose SDK session the current request runs in.
+
+Set by `asyncmcp_cli.server.serve` for each session, so handlers can bind state
+to the client the transport vouched for (its id is bound to its reply address).
+"""
 
 
 class Listener(Protocol):

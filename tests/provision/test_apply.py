@@ -66,7 +66,7 @@ def test_provision_makes_everything_the_transports_need(moto: LocalEndpoint) -> 
     assert result.outcome.bucket == f"{p}-payloads-123456789012"
     rules = aws.client("s3", moto.settings).get_bucket_lifecycle_configuration(Bucket=result.outcome.bucket)["Rules"]
     expiries = {(rule["Filter"]["Prefix"], rule["Expiration"]["Days"]) for rule in rules}
-    assert expiries == {("asyncmcp/payloads/", 1), ("asyncmcp/results/", 1)}
+    assert expiries == {("asyncmcp/payloads/", 1), ("asyncmcp/results/", 1), ("asyncmcp/tasks/", 7)}
     saved = profiles.load("local")
     assert saved is not None and saved == result.profile
     assert saved.transports["sqs"] == {

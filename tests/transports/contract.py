@@ -15,6 +15,7 @@ from mcp.shared.message import SessionMessage
 
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.server import serve
+from asyncmcp_cli.tasks.serving import enable_tasks
 from asyncmcp_cli.transports.base import Transport
 from tests.testapp import ControlledApp
 
@@ -48,6 +49,24 @@ class TransportContract:
             result = await client.call_tool("echo", {"text": "hello"})
         assert not result.is_error
         assert result.content[0].text == "hello"
+
+    async def test_a_tool_runs_as_a_task(self, transport: Transport, app: ControlledApp) -> None:
+        """Tasks work on every transport: created at once, polled until done; plain calls unchanged."""
+        from tests.tasks.support import raw, runtime, wait_for_status
+
+        tools = {"wait_for_gate": "optional", "echo": "optional"}
+        enable_tasks(app.lowlevel, runtime(), tools=tools)  # type: ignore[arg-type]
+        async with running(app, transport), open_client(transport, timeout=30) as client:
+            created = await raw(client, "tools/call", {"name": "wait_for_gate", "arguments": {"tag": "t"}})
+            assert created["resultType"] == "task"
+            with anyio.fail_after(20):
+                await app.started.wait()
+            assert (await raw(client, "tasks/get", {"taskId": created["taskId"]}))["status"] == "working"
+            app.gate.set()
+            done = await wait_for_status(client, created["taskId"], "completed")
+            assert done["result"]["content"][0]["text"] == "gate opened t"
+            plain = await client.call_tool("echo", {"text": "plain"})  # no tasks capability: the ordinary call
+        assert plain.content[0].text == "plain"
 
     async def test_many_concurrent_requests(self, transport: Transport, app: ControlledApp) -> None:
         answers: dict[int, str] = {}

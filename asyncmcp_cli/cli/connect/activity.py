@@ -54,6 +54,7 @@ class Activity:
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._label = ""
+        self._last_task_line = ""
 
     @property
     def _out(self) -> Console:
@@ -125,6 +126,27 @@ class Activity:
             uri = getattr(getattr(message, "params", None), "uri", "")
             self._out.print(f"[dim]server: resource updated: {markup(str(uri))}[/]", highlight=False)
 
+    async def task_status(self, task: Any) -> None:
+        """A ``tasks/get`` answer (`asyncmcp_cli.tasks.wire.GetTaskResult`): its status is the task's progress."""
+        line = f"task {task.task_id}: {task.status}" + (f" · {task.status_message}" if task.status_message else "")
+        if line == self._last_task_line or self.quiet:
+            return
+        self._last_task_line = line
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, description=markup(f"{self._label} · {line}"))
+            return
+        self._out.print(f"[dim]{markup(line)}[/]", highlight=False, soft_wrap=True)
+
     def client_callbacks(self) -> dict[str, Any]:
-        """Keyword arguments for `mcp.Client` / `open_target`."""
-        return {"logging_callback": self.log, "message_handler": self.message}
+        """Keyword arguments for `mcp.Client` / `open_target`.
+
+        The client declares the tasks extension: a tool the server runs as a
+        task is polled to its end and shown here while it runs.
+        """
+        from asyncmcp_cli.tasks.client import TasksExtension
+
+        return {
+            "logging_callback": self.log,
+            "message_handler": self.message,
+            "extensions": [TasksExtension(on_status=self.task_status)],
+        }

@@ -7,7 +7,9 @@ import typer
 from asyncmcp_cli.cli._common import EXIT_CODES_HELP
 
 EXIT_CODES = (
-    EXIT_CODES_HELP.rstrip(".") + " · 7 not answered yet (collect) · 8 expired (collect) · 130 cancelled with Ctrl-C."
+    EXIT_CODES_HELP.rstrip(".")
+    + " · 7 not answered yet (collect), still running (task) · 8 expired (collect), cancelled, unknown or expired"
+    " (task) · 130 cancelled with Ctrl-C."
 )
 
 HELP = (
@@ -17,6 +19,8 @@ HELP = (
     "Interactive: connect -i (Tab completion, history across runs, Ctrl-C cancels the running call).\n\n"
     "Fire now, collect later: call --no-wait prints a receipt; collect RECEIPT prints the answer once it is there, "
     "from any process or machine that reaches the reply queue.\n\n"
+    "Tasks: call --task starts a tool call as a task and prints its handle; task get|wait|cancel|update TASK "
+    "follows it later, from any process.\n\n"
     f"{EXIT_CODES}"
 )
 

@@ -174,13 +174,30 @@ def call_tool(
             "of the queue deletes it (the server may grant less: its max_reply_ttl, a day by default).",
         ),
     ] = 86400.0,
+    as_task: Annotated[
+        bool,
+        typer.Option(
+            "--task",
+            help="Start the call as a task (the Tasks extension) and exit at once, printing the task id; "
+            "`connect task wait TASK_ID` prints the result later, from any process. A server that does not run "
+            "the tool as a task answers at once, and the result is printed as without --task.",
+        ),
+    ] = False,
     json_output: JsonFlag = False,
     client: ClientOptions,
 ) -> None:
     """Call a tool and print its result; progress and server log messages are shown while it runs.
 
-    Exits 1 when the tool reports an error (isError).
+    A tool the server runs as a task is followed to its end (its status is shown
+    while it runs). Exits 1 when the tool reports an error (isError).
     """
+    if no_wait and as_task:
+        raise fail("--no-wait and --task are two ways of not waiting; choose one", ExitCode.USAGE)
+    if as_task:
+        from asyncmcp_cli.cli.connect.tasks import start_task
+
+        start_task(client, name, arguments or [], args_json=args_json, no_validate=no_validate, json_output=json_output)
+        return
     if no_wait:
         from asyncmcp_cli.cli.connect.later import fire_tool_call
 

@@ -29,7 +29,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from asyncmcp_cli.catalog import Catalog
-from asyncmcp_cli.cli.connect import render
+from asyncmcp_cli.cli.connect import render, repl_tasks
 from asyncmcp_cli.cli.connect.activity import Activity
 from asyncmcp_cli.cli.connect.interrupt import Interrupted, interruptible
 from asyncmcp_cli.errors import AsyncMCPError
@@ -85,6 +85,7 @@ class Repl:
             "read": Command(self._read, "read URI", "read a resource"),
             "prompts": Command(self._prompts, "prompts", "list the prompts"),
             "prompt": Command(self._prompt, "prompt NAME [KEY=VALUE]...", "get a prompt"),
+            "task": Command(self._task, repl_tasks.USAGE, repl_tasks.HELP),
             "json": Command(self._json, "json [on|off]", "show results as the raw JSON the server sent"),
             "exit": Command(self._exit, "exit", "leave (also: quit, Ctrl-D)"),
         }
@@ -264,6 +265,9 @@ class Repl:
             self.console.print(json_view(render.as_json(result)), soft_wrap=True)
         else:
             render.print_prompt_result(result, self.console)
+
+    async def _task(self, args: list[str]) -> None:
+        await repl_tasks.run_task_command(self, args)
 
     async def _json(self, args: list[str]) -> None:
         self.raw_json = (args[0].lower() in ("on", "true", "yes", "1")) if args else not self.raw_json
