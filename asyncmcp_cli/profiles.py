@@ -70,6 +70,16 @@ class Profile:
 
         return {"result_cache": f"s3://{self.bucket}/{RESULTS_PREFIX}"}
 
+    def shared_task_store(self) -> str | None:
+        """The task store every server of this profile can reach (``s3://BUCKET/asyncmcp/tasks/``,
+        expired by the bucket's lifecycle rule), so any worker answers ``tasks/get`` for a task
+        another one runs; None without a bucket."""
+        if not self.bucket:
+            return None
+        from asyncmcp_cli.tasks.store import DEFAULT_PREFIX  # not at import time: keep the CLI light
+
+        return f"s3://{self.bucket}/{DEFAULT_PREFIX}"
+
     @property
     def tap(self) -> str | None:
         """The tap topic ARN its peers copy their traffic to (``provision --tap``), if it has one."""

@@ -106,3 +106,20 @@ def test_a_provisioned_bucket_is_the_default_result_cache_shared_by_every_worker
     profiles.save(profile("no-bucket"))
     assert resolved() == "memory"
     assert resolved(fallback="sqlite:///tmp/workers.db") == "sqlite:///tmp/workers.db"  # serve --workers' shared file
+
+
+def test_the_task_store_defaults_to_what_every_worker_reaches(monkeypatch: pytest.MonkeyPatch) -> None:
+    from asyncmcp_cli.cli.serve import default_task_store
+    from asyncmcp_cli.workers.supervisor import WORKER_TASK_STORE_ENV
+
+    with_bucket = profile("shared")
+    with_bucket.bucket = "p-payloads-123456789012"
+    profiles.save(with_bucket)
+    assert default_task_store("shared", "sqs") == "s3://p-payloads-123456789012/asyncmcp/tasks/"
+    assert default_task_store("shared", "memory") == "memory"  # the profile does not configure it: no bucket
+    monkeypatch.setenv(WORKER_TASK_STORE_ENV, "sqlite:///tmp/workers/tasks.db")
+    assert default_task_store("shared", "sqs") == "s3://p-payloads-123456789012/asyncmcp/tasks/"
+    profiles.save(profile("no-bucket"))
+    assert default_task_store("no-bucket", "sqs") == "sqlite:///tmp/workers/tasks.db"  # serve --workers' shared file
+    monkeypatch.delenv(WORKER_TASK_STORE_ENV)
+    assert default_task_store("no-bucket", "sqs") == "memory"

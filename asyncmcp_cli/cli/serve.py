@@ -172,16 +172,17 @@ def serve(
         ),
     ] = None,
     task_store: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--task-store",
             metavar="URL",
             envvar="ASYNCMCP_TASK_STORE",
             help="Where tasks live: memory, sqlite:///PATH, or s3://BUCKET/PREFIX (shared by every server "
-            "process on the queue, so any of them answers tasks/get and tasks/cancel).",
+            "process on the queue, so any of them answers tasks/get and tasks/cancel). Default: the profile's "
+            "bucket when it has one, else one SQLite file shared by --workers, else memory.",
             rich_help_panel="Tasks",
         ),
-    ] = "memory",
+    ] = None,
     task_ttl: Annotated[
         float,
         typer.Option(
@@ -255,7 +256,7 @@ def serve(
 
         settings = options.settings()
         task_options = TaskOptions(
-            store=task_store,
+            store=task_store or default_task_store(options.profile, options.transport),
             tools=tuple(task_tool or ()),
             ttl_seconds=task_ttl,
             poll_interval_seconds=task_poll_interval,
@@ -287,3 +288,21 @@ def serve(
             await serve_until_signalled(server, transport, grace_seconds=grace_period, on_ready=ready)
 
     run(main)
+
+
+def default_task_store(profile_name: str | None, transport: str) -> str:
+    """Where tasks live when ``--task-store`` is not given: somewhere every worker reaches.
+
+    The profile's bucket first (any worker on any machine; only for a transport the profile
+    configures, whose endpoint is the bucket's), then the SQLite file the ``--workers`` parent
+    shares with its workers, then this process's memory.
+    """
+    import os
+
+    from asyncmcp_cli import profiles
+    from asyncmcp_cli.workers import supervisor
+
+    profile = profiles.load(profile_name)
+    configured = profile is not None and transport.split("://", 1)[0] in profile.transports
+    shared = profile.shared_task_store() if configured else None
+    return shared or os.environ.get(supervisor.WORKER_TASK_STORE_ENV) or "memory"

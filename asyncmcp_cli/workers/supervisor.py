@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 WORKER_INDEX_ENV = "ASYNCMCP_WORKER_INDEX"
 WORKER_RESULT_CACHE_ENV = "ASYNCMCP_WORKER_RESULT_CACHE"
+WORKER_TASK_STORE_ENV = "ASYNCMCP_WORKER_TASK_STORE"
 FATAL_EXIT_CODES = frozenset({2, 3})
 """Usage and configuration errors: restarting would fail the same way."""
 FIRST_RESTART_DELAY = 0.5
@@ -98,6 +99,7 @@ class Supervisor:
         """Supervise until a signal (exit 0) or a worker's fatal error (its exit code)."""
         shared = tempfile.mkdtemp(prefix="asyncmcp-workers-")
         self._env[WORKER_RESULT_CACHE_ENV] = f"sqlite:///{os.path.join(shared, 'results.db')}"
+        self._env[WORKER_TASK_STORE_ENV] = f"sqlite:///{os.path.join(shared, 'tasks.db')}"
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             self._workers = [self._start(index) for index in range(self._count)]
