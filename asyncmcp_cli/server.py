@@ -57,9 +57,11 @@ async def serve(
                 sessions.start_soon(run_session, connection)
 
         sessions.start_soon(accept)
-        logger.info("serving %s", transport.describe())
-        if on_ready is not None:
+        if on_ready is not None:  # the caller announces it (the CLI prints one line); the log would repeat it
+            logger.debug("serving %s", transport.describe())
             on_ready()
+        else:
+            logger.info("serving %s", transport.describe())
         await shutdown.wait()
         logger.info("shutting down: waiting up to %.0fs for running requests", grace_seconds)
         unfinished = await listener.drain(grace_seconds)

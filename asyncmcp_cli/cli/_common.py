@@ -7,6 +7,7 @@ import inspect
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,8 +24,32 @@ from asyncmcp_cli._groups import single_errors
 
 T = TypeVar("T")
 
-console = Console()
-err_console = Console(stderr=True)
+PIPE_WIDTH = 10_000
+"""Columns a console writes when it is not a terminal: in effect unlimited, so a pipe or a log file gets
+whole lines (nothing wrapped at 80 columns, no name cut to "asyncmc…"); `COLUMNS` still wins."""
+
+
+def _console(*, stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    if _is_terminal(stream) or os.environ.get("COLUMNS"):
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=PIPE_WIDTH, soft_wrap=True)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+console = _console()
+err_console = _console(stderr=True)
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 resource``, ``2 resources``, ``0 resources``."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
 class ExitCode(IntEnum):
@@ -136,8 +161,13 @@ def setup_logging(level: str) -> None:
     happens in the formatter, so every log call is covered, not only the ones
     that remembered to.
     """
-    handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
-    handler.setFormatter(safe_text.EscapingFormatter("%(message)s", datefmt="[%X]"))
+    handler: logging.Handler
+    if err_console.width >= PIPE_WIDTH:  # not a terminal: one plain line per record, never padded or wrapped
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(safe_text.EscapingFormatter("[%(asctime)s] %(levelname)-8s %(message)s", datefmt="%X"))
+    else:
+        handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
+        handler.setFormatter(safe_text.EscapingFormatter("%(message)s", datefmt="[%X]"))
     if level.upper() != "DEBUG":
         handler.addFilter(_without_traceback)
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
@@ -198,9 +228,39 @@ class TransportOptions:
     webhook_secret: list[str] | None = None
     webhook_listen: str | None = None
     profile: str | None = None
+    config: str | None = None
+    """A file of named servers (``mcpServers``): ``--transport NAME`` may name one of its entries."""
     from_command_line: frozenset[str] | None = None
     """The shared flags given on the command line (None: treat all as given). The others came from the
     environment or a profile, and apply only to the transports that take them."""
+
+    def named_server(self) -> Any:
+        """The config file's entry that ``--transport`` names, or None when it is a transport or a URL.
+
+        A transport name (``sqs``) or URL always means the transport; only another
+        word is looked up, and only in a config file that was given.
+        """
+        if self.config is None or "://" in self.transport:
+            return None
+        from asyncmcp_cli.transports.registry import known
+
+        if self.transport in known():
+            return None
+        from asyncmcp_cli.servers.config import lookup
+
+        return lookup(self.transport, self.config)
+
+    def transport_ref(self) -> str:
+        """The transport name or URL, with a config entry's name replaced by its transport URL."""
+        named = self.named_server()
+        if named is None:
+            return self.transport
+        if not named.is_transport:
+            from asyncmcp_cli.errors import UsageError
+
+            kind = f"the {'HTTP' if named.is_http else 'stdio'} MCP server {named.url or named.command!r}"
+            raise UsageError(f"{named.name!r} is {kind}, not a server behind an asyncmcp transport")
+        return str(named.url)
 
     def settings(self) -> dict[str, Any]:
         """Every option: flag > environment > profile, then ``-o`` on top."""
@@ -217,7 +277,7 @@ class TransportOptions:
         }
         from asyncmcp_cli.profiles import with_profile  # flag > env > profile > transport default
 
-        return with_profile(self.transport, named, self.profile)
+        return with_profile(self.transport_ref(), named, self.profile)
 
     def resolve(self, **extra: Any) -> Any:
         """The transport. Options asked for explicitly (flags, ``-o``, `extra`) must be ones it takes;
@@ -228,7 +288,7 @@ class TransportOptions:
         given = self.from_command_line
         defaults = {} if given is None else {k: named.pop(k) for k in list(named) if k not in given}
         explicit = named | parse_key_values(self.option or [], what="--option")
-        return resolve(self.transport, defaults=defaults, **(explicit | _set(extra)))
+        return resolve(self.transport_ref(), defaults=defaults, **(explicit | _set(extra)))
 
 
 def _set(values: dict[str, Any]) -> dict[str, Any]:
@@ -368,6 +428,25 @@ _TRANSPORT_PARAMETERS = [
     ),
 ]
 
+
+_TRANSPORT_PARAMETERS.append(
+    inspect.Parameter(
+        "config",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--config",
+                metavar="PATH",
+                envvar="ASYNCMCP_CONFIG",
+                help="A JSON file of named servers in the desktop hosts' mcpServers format (command/args/env or "
+                "url/headers); --transport NAME (serve: --upstream NAME) then picks one. [default: none]",
+                rich_help_panel="Transport",
+            ),
+        ],
+    )
+)
 
 _CTX = "_transport_ctx"
 

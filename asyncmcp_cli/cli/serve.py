@@ -103,8 +103,9 @@ def serve(
         str | None,
         typer.Option(
             "--upstream",
-            metavar="URL",
-            help="Serve the existing streamable HTTP MCP server at URL instead of an APP.",
+            metavar="URL|NAME",
+            help="Serve the existing streamable HTTP MCP server at URL instead of an APP, or the server NAME "
+            "in the --config file (a command or a URL).",
             rich_help_panel="Upstream",
         ),
     ] = None,
@@ -172,6 +173,7 @@ def serve(
             upstream_timeout=upstream_timeout,
             upstream_sessions=upstream_sessions.value,
             upstream_max_sessions=upstream_max_sessions,
+            config=options.config,
         ) as server:
             await serve_it(server)
 

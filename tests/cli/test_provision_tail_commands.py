@@ -68,6 +68,7 @@ def test_provision_prints_a_table_the_next_steps_and_exports(env: dict[str, str]
         "export ASYNCMCP_PROFILE=dev",
         f"export AWS_ENDPOINT_URL={env['AWS_ENDPOINT_URL']}",
         "export AWS_REGION=us-east-1",
+        "export AWS_DEFAULT_REGION=us-east-1",
     ]
     assert "exists" in again.stderr  # the table, on stderr so `eval "$(...)"` works
     down = invoke("provision", "local", "--teardown", "--profile", "dev")
