@@ -88,7 +88,9 @@ class Repl:
             "prompt": Command(self._prompt, "prompt NAME [KEY=VALUE]...", "get a prompt"),
             "ping": Command(self._ping, "ping", "check that the server answers, and how fast"),
             "loglevel": Command(self._loglevel, "loglevel LEVEL", "ask the server for log messages at LEVEL and above"),
-            "raw": Command(self._raw, "raw METHOD [JSON]", "send any JSON-RPC request; prints the result as JSON"),
+            "raw": Command(
+                self._raw, "raw METHOD ['JSON']", "send any JSON-RPC request (params quoted); print the result"
+            ),
             "json": Command(self._json, "json [on|off]", "show results as the raw JSON the server sent"),
             "exit": Command(self._exit, "exit", "leave (also: quit, Ctrl-D)"),
         }
@@ -293,7 +295,7 @@ class Repl:
         from asyncmcp_cli.cli.connect.protocol import send_raw
 
         if len(args) not in (1, 2):
-            raise _usage("raw METHOD [JSON]")
+            raise _usage("raw METHOD ['JSON'] (the params as one quoted word)")
         params = parse_json_object(args[1], what="the params") if len(args) == 2 else None
         with self.activity.running(args[0]):
             result = await send_raw(self.client, args[0], params)
