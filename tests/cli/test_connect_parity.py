@@ -20,6 +20,8 @@ from tests.cli.recording_server import recording_server
 from tests.conftest import Queues
 from tests.servers import DEMO_STDIO
 
+pytestmark = pytest.mark.timeout(180)  # several CLI processes per test, on a machine that may be busy
+
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 

@@ -15,6 +15,8 @@ from tests.cli.processes import proxying, serving
 from tests.cli.recording_server import recording_server
 from tests.conftest import Queues
 
+pytestmark = pytest.mark.timeout(180)  # several CLI processes per test, on a machine that may be busy
+
 DEMO = {"command": "python", "args": ["-m", "asyncmcp_cli.demo_stdio"], "env": {"DEMO_UNUSED": "1"}}
 
 
@@ -46,7 +48,6 @@ async def test_a_named_http_server_is_sent_its_headers_and_the_command_lines(tmp
     assert all(h.get("x-from") == "config" and h.get("x-extra") == "1" for h in server.headers)
 
 
-@pytest.mark.timeout(120)
 def test_serve_and_proxy_take_servers_by_name(queues: Queues, tmp_path: Path) -> None:
     queue_url = f"sqs://{queues.request}?reply_queue={queues.reply}"
     config = write_config(tmp_path / "mcp.json", {"demo": DEMO, "behind-sqs": {"url": queue_url}})
