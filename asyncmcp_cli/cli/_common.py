@@ -235,32 +235,16 @@ class TransportOptions:
     environment or a profile, and apply only to the transports that take them."""
 
     def named_server(self) -> Any:
-        """The config file's entry that ``--transport`` names, or None when it is a transport or a URL.
+        """The ``--config`` entry ``--transport`` names, or None (see `asyncmcp_cli.servers.config.named`)."""
+        from asyncmcp_cli.servers.config import named
 
-        A transport name (``sqs``) or URL always means the transport; only another
-        word is looked up, and only in a config file that was given.
-        """
-        if self.config is None or "://" in self.transport:
-            return None
-        from asyncmcp_cli.transports.registry import known
-
-        if self.transport in known():
-            return None
-        from asyncmcp_cli.servers.config import lookup
-
-        return lookup(self.transport, self.config)
+        return named(self.transport, self.config)
 
     def transport_ref(self) -> str:
         """The transport name or URL, with a config entry's name replaced by its transport URL."""
-        named = self.named_server()
-        if named is None:
-            return self.transport
-        if not named.is_transport:
-            from asyncmcp_cli.errors import UsageError
+        from asyncmcp_cli.servers.config import transport_of
 
-            kind = f"the {'HTTP' if named.is_http else 'stdio'} MCP server {named.url or named.command!r}"
-            raise UsageError(f"{named.name!r} is {kind}, not a server behind an asyncmcp transport")
-        return str(named.url)
+        return transport_of(self.transport, self.config)
 
     def settings(self) -> dict[str, Any]:
         """Every option: flag > environment > profile, then ``-o`` on top."""
@@ -426,10 +410,6 @@ _TRANSPORT_PARAMETERS = [
             ),
         ],
     ),
-]
-
-
-_TRANSPORT_PARAMETERS.append(
     inspect.Parameter(
         "config",
         inspect.Parameter.KEYWORD_ONLY,
@@ -445,8 +425,9 @@ _TRANSPORT_PARAMETERS.append(
                 rich_help_panel="Transport",
             ),
         ],
-    )
-)
+    ),
+]
+
 
 _CTX = "_transport_ctx"
 

@@ -84,6 +84,30 @@ def lookup(name: str, path: str | Path) -> NamedServer:
     raise ServerConfigError(f"no server named {name!r} in {str(Path(path).expanduser())!r}{maybe}")
 
 
+def named(transport: str, config: str | None) -> NamedServer | None:
+    """The entry a ``--transport`` value names, or None when it is a transport name or URL.
+
+    A transport name (``sqs``) or URL always means the transport; only another
+    word is looked up, and only in a config file that was given.
+    """
+    if config is None or "://" in transport:
+        return None
+    from asyncmcp_cli.transports.registry import known
+
+    return None if transport in known() else lookup(transport, config)
+
+
+def transport_of(transport: str, config: str | None) -> str:
+    """`transport`, or the transport URL of the entry it names (which must be one)."""
+    entry = named(transport, config)
+    if entry is None:
+        return transport
+    if not entry.is_transport:
+        kind = f"the {'HTTP' if entry.is_http else 'stdio'} MCP server {entry.url or entry.command!r}"
+        raise ServerConfigError(f"{entry.name!r} is {kind}, not a server behind an asyncmcp transport")
+    return str(entry.url)
+
+
 def _entry(name: str, entry: Any, path: Path) -> NamedServer:
     where = f"server {name!r} in {str(path)!r}"
     if not isinstance(entry, dict):
