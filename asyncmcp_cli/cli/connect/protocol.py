@@ -52,7 +52,9 @@ def ping(*, json_output: JsonFlag = False, client: ClientOptions) -> None:
 @with_transport_options
 @with_client_options
 def raw_request(
-    method: Annotated[str, typer.Argument(help="The JSON-RPC method, e.g. tools/list or completion/complete.")],
+    method: Annotated[
+        str, typer.Argument(metavar="METHOD", help="The JSON-RPC method, e.g. tools/list or completion/complete.")
+    ],
     *,
     params: Annotated[
         str | None,
