@@ -152,7 +152,7 @@ def test_tail_dlq_then_redrive(moto: LocalEndpoint, env: dict[str, str], prefix:
 
     moved = invoke("tail", "dlq", "--redrive")
     assert moved.exit_code == 0, moved.output
-    assert f"moved 1 message(s) from {prefix}-requests-dlq back to {prefix}-requests" in moved.stdout
+    assert f"moved 1 message from {prefix}-requests-dlq back to {prefix}-requests" in moved.stdout
     back = invoke("tail", "requests", "--json", "--consume")
     assert [json.loads(line)["method"] for line in back.stdout.splitlines()] == ["tools/call"]
     assert invoke("provision", "local", "--teardown").exit_code == 0
