@@ -102,21 +102,20 @@ def build_arguments(
 ) -> dict[str, Any]:
     """Arguments for a tool call: ``--args-json`` first, then ``KEY=VALUE`` words over it.
 
-    With a `schema`, values are coerced to the declared types, unknown names
-    are refused when the schema closes the object (with a "did you mean"), and
-    the result is validated. Without one, values are parsed as JSON where they
+    With a `schema`, values are coerced to the declared types, names it does
+    not declare are refused (with a "did you mean"; see `_closed`), and the
+    result is validated. Without one, values are parsed as JSON where they
     parse.
     """
     arguments = parse_json_object(args_json)
     schema = schema or {}
     properties: Mapping[str, Any] = schema.get("properties") or {}
-    closed = schema.get("additionalProperties") is False
-    problems: list[str] = []
+    closed = _closed(schema)
+    unknown: list[str] = []
     repeated: dict[str, list[Any]] = {}
     for key, text in split_pairs(pairs):
         if key not in properties and closed:
-            hint = suggest(key, properties)
-            problems.append(f"no argument named {key!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+            unknown.append(key)
             continue
         subschema = _resolve(properties.get(key), schema)
         value = coerce(text, subschema, root=schema)
@@ -126,11 +125,55 @@ def build_arguments(
             arguments[key] = repeated[key]
         else:
             arguments[key] = value
+    if closed:
+        unknown += [key for key in arguments if key not in properties and key not in unknown]  # from --args-json
+    problems, suggested = _unknown_problems(unknown, properties, schema, arguments)
+    if validate and schema:
+        try:
+            check({k: v for k, v in arguments.items() if k not in unknown}, schema, name=name)
+        except InvalidArgumentsError as exc:
+            meant = tuple(f"missing required argument {s!r}" for s in suggested)  # already said: "did you mean"
+            problems += [problem for problem in exc.problems if not problem.startswith(meant)]
     if problems:
         raise InvalidArgumentsError(problems, name=name)
-    if validate and schema:
-        check(arguments, schema, name=name)
     return arguments
+
+
+def _closed(schema: Mapping[str, Any]) -> bool:
+    """Whether names the schema does not declare are refused: an object schema that does not say it takes more.
+
+    JSON Schema admits undeclared properties unless ``additionalProperties`` is
+    false, but tool schemas rarely say either way, and an undeclared name is far
+    more often a typo (``c=2`` for ``b=2``) than something the tool reads. So a
+    name is sent only if the schema declares it, or declares ``additionalProperties``
+    (true or a schema) or ``patternProperties``. An empty schema says nothing, so
+    anything goes. ``--no-validate`` sends whatever is typed.
+    """
+    if not schema or not ("properties" in schema or schema.get("type") == "object"):
+        return False
+    additional = schema.get("additionalProperties", False)
+    return additional is False and not schema.get("patternProperties")
+
+
+def _unknown_problems(
+    unknown: Sequence[str], properties: Mapping[str, Any], schema: Mapping[str, Any], arguments: Mapping[str, Any]
+) -> tuple[list[str], set[str]]:
+    """One line per unknown name, with the likeliest meant one: a close spelling, else the one missing name."""
+    missing = [r for r in schema.get("required") or [] if isinstance(r, str) and r not in arguments]
+    problems: list[str] = []
+    suggested: set[str] = set()
+    for key in unknown:
+        hint = suggest(key, properties)
+        if hint is None and len(unknown) == 1 and len(missing) == 1:
+            hint = missing[0]
+        if hint is not None:
+            suggested.add(hint)
+            problems.append(f"unknown argument {key!r}; did you mean {hint!r}?")
+        elif properties:
+            problems.append(f"unknown argument {key!r} (it takes: {', '.join(properties)})")
+        else:
+            problems.append(f"unknown argument {key!r} (it takes no arguments)")
+    return problems, suggested
 
 
 def coerce(text: str, schema: Mapping[str, Any] | None, *, root: Mapping[str, Any] | None = None) -> Any:

@@ -37,6 +37,7 @@ class LocalEndpoint:
         return {
             "AWS_ENDPOINT_URL": self.url,
             "AWS_REGION": aws.DEFAULT_REGION,
+            "AWS_DEFAULT_REGION": aws.DEFAULT_REGION,  # what plain boto3 reads
             "AWS_ACCESS_KEY_ID": aws.LOCAL_CREDENTIALS[0],
             "AWS_SECRET_ACCESS_KEY": aws.LOCAL_CREDENTIALS[1],
         }

@@ -92,6 +92,7 @@ class Profile:
             env["AWS_ENDPOINT_URL"] = self.endpoint_url
         if self.region:
             env["AWS_REGION"] = self.region
+            env["AWS_DEFAULT_REGION"] = self.region  # what plain boto3 reads
         return env
 
 

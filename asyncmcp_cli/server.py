@@ -60,9 +60,11 @@ async def serve(
 
         sessions.start_soon(accept)
         recorder.current().intake.listening()
-        logger.info("serving %s", transport.describe())
-        if on_ready is not None:
+        if on_ready is not None:  # the caller announces it (the CLI prints one line); the log would repeat it
+            logger.debug("serving %s", transport.describe())
             on_ready()
+        else:
+            logger.info("serving %s", transport.describe())
         await shutdown.wait()
         recorder.current().intake.stopped()
         logger.info("shutting down: waiting up to %.0fs for running requests", grace_seconds)

@@ -21,7 +21,7 @@ import os
 import shlex
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import mcp_types as types
@@ -52,6 +52,8 @@ class Target:
     transport: Transport | None = None
     stdio: StdioServerParameters | None = None
     url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    """Sent with every HTTP request to `url`."""
 
     @classmethod
     def for_transport(cls, transport: Transport) -> Target:
@@ -69,14 +71,22 @@ class Target:
             raise ConfigurationError(f"--stdio {command!r} cannot be split into words: {exc}") from None
         if not words:
             raise ConfigurationError("--stdio needs a command")
-        environment = dict(os.environ) | (env or {})
-        return cls("stdio", stdio=StdioServerParameters(command=words[0], args=words[1:], env=environment, cwd=cwd))
+        return cls.for_command(words, env=env, cwd=cwd)
 
     @classmethod
-    def for_url(cls, url: str) -> Target:
+    def for_command(cls, argv: list[str], *, env: dict[str, str] | None = None, cwd: str | None = None) -> Target:
+        """An ordinary server started as `argv`; a bare ``python`` is this interpreter (see `servers.commands`)."""
+        from asyncmcp_cli.servers.commands import resolve_command
+
+        environment = dict(os.environ) | (env or {})
+        command = resolve_command(argv[0])
+        return cls("stdio", stdio=StdioServerParameters(command=command, args=list(argv[1:]), env=environment, cwd=cwd))
+
+    @classmethod
+    def for_url(cls, url: str, *, headers: dict[str, str] | None = None) -> Target:
         if not is_http_url(url):
             raise ConfigurationError(f"not an http(s) URL: {url!r}")
-        return cls("http", url=url)
+        return cls("http", url=url, headers=dict(headers or {}))
 
     @property
     def default_era(self) -> str:
@@ -144,6 +154,8 @@ async def open_target(
         server: Any = target.transport.connect(client_id=client_id)
     elif target.kind == "stdio":
         server = target.stdio
+    elif target.headers:
+        server = _http_with_headers(str(target.url), target.headers)
     else:
         server = target.url
     client_options.setdefault("client_info", CLIENT_INFO)
@@ -164,6 +176,19 @@ async def open_target(
             if mapped is None:
                 raise
             raise mapped from exc
+
+
+@asynccontextmanager
+async def _http_with_headers(url: str, headers: dict[str, str]) -> AsyncIterator[Any]:
+    """The SDK's streamable HTTP client transport, sending `headers` with every request."""
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    async with (
+        create_mcp_http_client(headers=headers) as http,
+        streamable_http_client(url, http_client=http) as streams,
+    ):
+        yield streams
 
 
 def _translate(exc: Exception, target: Target, *, starting: bool) -> Exception | None:

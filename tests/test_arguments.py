@@ -106,16 +106,37 @@ def test_nested_object_values_are_validated_too() -> None:
 
 def test_a_closed_schema_refuses_unknown_names_with_a_suggestion() -> None:
     closed = SCHEMA | {"additionalProperties": False}
-    with pytest.raises(InvalidArgumentsError, match="no argument named 'cuont'; did you mean 'count'"):
+    with pytest.raises(InvalidArgumentsError, match="unknown argument 'cuont'; did you mean 'count'"):
         build_arguments(["cuont=1"], schema=closed)
 
 
-def test_an_open_schema_lets_extra_names_through_as_json_or_text() -> None:
-    assert build_arguments(["count=1", "extra=7", "other=word"], schema=SCHEMA) == {
+ADD = {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]}
+"""The demo's `add`, as MCPServer writes it: no `additionalProperties` either way."""
+
+
+def test_a_name_the_schema_does_not_declare_is_refused_with_the_missing_name_suggested() -> None:
+    with pytest.raises(InvalidArgumentsError) as raised:
+        build_arguments(["a=1", "c=2"], schema=ADD, name="add")
+    assert raised.value.problems == ["unknown argument 'c'; did you mean 'b'?"]
+
+
+def test_an_extra_name_is_refused_even_when_everything_required_is_there() -> None:
+    with pytest.raises(InvalidArgumentsError) as raised:
+        build_arguments(["a=1", "b=2", "c=3"], schema=ADD)
+    assert raised.value.problems == ["unknown argument 'c' (it takes: a, b)"]
+    with pytest.raises(InvalidArgumentsError, match="unknown argument 'c'"):
+        build_arguments([], args_json='{"a": 1, "b": 2, "c": 3}', schema=ADD)
+
+
+def test_a_schema_that_admits_more_names_lets_them_through_as_json_or_text() -> None:
+    open_schema = SCHEMA | {"additionalProperties": True}
+    assert build_arguments(["count=1", "extra=7", "other=word"], schema=open_schema) == {
         "count": 1,
         "extra": 7,
         "other": "word",
     }
+    assert build_arguments(["x=1"], schema={"type": "object", "additionalProperties": {"type": "integer"}}) == {"x": 1}
+    assert build_arguments(["x=1"], schema={}) == {"x": 1}  # a schema that says nothing refuses nothing
 
 
 def test_without_a_schema_values_are_json_where_they_parse() -> None:

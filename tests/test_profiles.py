@@ -82,6 +82,7 @@ def test_exports_select_the_profile() -> None:
         "ASYNCMCP_PROFILE": "p",
         "AWS_ENDPOINT_URL": "http://127.0.0.1:4750",
         "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
     }
 
 

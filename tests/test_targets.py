@@ -60,13 +60,22 @@ def test_stdio_wins_then_http_urls_then_the_registry() -> None:
 
 
 def test_stdio_commands_are_split_like_a_shell_would() -> None:
-    target = Target.for_stdio("python -m 'my server' --name=\"a b\"", env={"TOKEN": "x"})
+    target = Target.for_stdio("uvx -m 'my server' --name=\"a b\"", env={"TOKEN": "x"})
     assert target.stdio is not None
-    assert [target.stdio.command, *target.stdio.args] == ["python", "-m", "my server", "--name=a b"]
+    assert [target.stdio.command, *target.stdio.args] == ["uvx", "-m", "my server", "--name=a b"]
     assert target.stdio.env is not None
     assert target.stdio.env["TOKEN"] == "x"
     assert target.stdio.env["PATH"] == os.environ["PATH"]  # inherited, as from a shell
-    assert target.describe() == {"transport": "stdio", "command": "python -m 'my server' '--name=a b'"}
+    assert target.describe() == {"transport": "stdio", "command": "uvx -m 'my server' '--name=a b'"}
+
+
+@pytest.mark.parametrize("word", ["python", "python3"])
+def test_a_bare_python_is_the_interpreter_running_asyncmcp(word: str) -> None:
+    """So `--stdio "python -m asyncmcp_cli.demo_stdio"` works from a virtualenv that is not on PATH."""
+    target = Target.for_stdio(f"{word} -m asyncmcp_cli.demo_stdio")
+    assert target.stdio is not None
+    assert target.stdio.command == sys.executable
+    assert Target.for_stdio("python3.99 x").stdio.command == "python3.99"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("command", ["", "unterminated 'quote"])

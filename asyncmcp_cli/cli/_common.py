@@ -7,6 +7,7 @@ import inspect
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,8 +25,32 @@ from asyncmcp_cli._groups import single_errors
 
 T = TypeVar("T")
 
-console = Console()
-err_console = Console(stderr=True)
+PIPE_WIDTH = 10_000
+"""Columns a console writes when it is not a terminal: in effect unlimited, so a pipe or a log file gets
+whole lines (nothing wrapped at 80 columns, no name cut to "asyncmc…"); `COLUMNS` still wins."""
+
+
+def _console(*, stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    if _is_terminal(stream) or os.environ.get("COLUMNS"):
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=PIPE_WIDTH, soft_wrap=True)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+console = _console()
+err_console = _console(stderr=True)
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 resource``, ``2 resources``, ``0 resources``."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
 class ExitCode(IntEnum):
@@ -144,8 +169,14 @@ def setup_logging(level: str, log_format: str = "rich") -> None:
 
         handler = json_handler(level)
     else:
-        handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
-        handler.setFormatter(safe_text.EscapingFormatter("%(message)s", datefmt="[%X]"))
+        if err_console.width >= PIPE_WIDTH:  # not a terminal: one plain line per record, never padded or wrapped
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(
+                safe_text.EscapingFormatter("[%(asctime)s] %(levelname)-8s %(message)s", datefmt="%X")
+            )
+        else:
+            handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
+            handler.setFormatter(safe_text.EscapingFormatter("%(message)s", datefmt="[%X]"))
         if level.upper() != "DEBUG":
             handler.addFilter(_without_traceback)
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
@@ -245,9 +276,23 @@ class TransportOptions:
     webhook_secret: list[str] | None = None
     webhook_listen: str | None = None
     profile: str | None = None
+    config: str | None = None
+    """A file of named servers (``mcpServers``): ``--transport NAME`` may name one of its entries."""
     from_command_line: frozenset[str] | None = None
     """The shared flags given on the command line (None: treat all as given). The others came from the
     environment or a profile, and apply only to the transports that take them."""
+
+    def named_server(self) -> Any:
+        """The ``--config`` entry ``--transport`` names, or None (see `asyncmcp_cli.servers.config.named`)."""
+        from asyncmcp_cli.servers.config import named
+
+        return named(self.transport, self.config)
+
+    def transport_ref(self) -> str:
+        """The transport name or URL, with a config entry's name replaced by its transport URL."""
+        from asyncmcp_cli.servers.config import transport_of
+
+        return transport_of(self.transport, self.config)
 
     def settings(self) -> dict[str, Any]:
         """Every option: flag > environment > profile, then ``-o`` on top."""
@@ -264,7 +309,7 @@ class TransportOptions:
         }
         from asyncmcp_cli.profiles import with_profile  # flag > env > profile > transport default
 
-        return with_profile(self.transport, named, self.profile)
+        return with_profile(self.transport_ref(), named, self.profile)
 
     def resolve(self, *, fallback: dict[str, Any] | None = None, **extra: Any) -> Any:
         """The transport. Options asked for explicitly (flags, ``-o``, `extra`) must be ones it takes;
@@ -277,7 +322,7 @@ class TransportOptions:
         defaults = {} if given is None else {k: named.pop(k) for k in list(named) if k not in given}
         defaults = _set(fallback or {}) | _set(defaults)
         explicit = named | parse_key_values(self.option or [], what="--option")
-        return resolve(self.transport, defaults=defaults, **(explicit | _set(extra)))
+        return resolve(self.transport_ref(), defaults=defaults, **(explicit | _set(extra)))
 
 
 def _set(values: dict[str, Any]) -> dict[str, Any]:
@@ -411,6 +456,22 @@ _TRANSPORT_PARAMETERS = [
                 envvar="ASYNCMCP_PROFILE",
                 help="Profile written by `asyncmcp provision` to fill in unset transport options "
                 "(flags and environment win). [default: the last one provisioned, if any]",
+                rich_help_panel="Transport",
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "config",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--config",
+                metavar="PATH",
+                envvar="ASYNCMCP_CONFIG",
+                help="A JSON file of named servers in the desktop hosts' mcpServers format (command/args/env or "
+                "url/headers); --transport NAME (serve: --upstream NAME) then picks one. [default: none]",
                 rich_help_panel="Transport",
             ),
         ],

@@ -39,14 +39,34 @@ def upstream_argv(ctx: typer.Context) -> list[str] | None:
     return list(argv) if argv is not None else None
 
 
-def parse_headers(values: list[str] | None) -> dict[str, str]:
+def parse_headers(values: list[str] | None, *, what: str = "--upstream-header") -> dict[str, str]:
     headers: dict[str, str] = {}
     for value in values or []:
         name, sep, content = value.partition(":")
-        if not sep or not name.strip():
-            raise UsageError(f"--upstream-header {value!r} is not 'Name: value'")
+        if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
+            raise UsageError(f"{what} {value!r} is not 'Name: value'")
+        if any(c in content for c in "\r\n\0"):
+            raise UsageError(f"{what} {name.strip()!r} has a line break in its value")
         headers[name.strip()] = content.strip()
     return headers
+
+
+def _upstream_target(value: str, headers: dict[str, str], config: str | None) -> Any:
+    """``--upstream``: an http(s) URL, or the name of a server in the ``--config`` file."""
+    from asyncmcp_cli.upstream import CommandTarget, UrlTarget
+
+    if "://" in value or config is None:
+        return UrlTarget(value, headers)
+    from asyncmcp_cli.servers.config import lookup
+
+    named = lookup(value, config)
+    if named.command is not None:
+        if headers:
+            raise UsageError(f"--upstream-header is for an HTTP upstream; {value!r} is a command")
+        return CommandTarget.of([named.command, *named.args], env=dict(named.env))
+    if not named.is_http:
+        raise UsageError(f"{value!r} is a server behind an asyncmcp transport ({named.url}), not one to serve")
+    return UrlTarget(str(named.url), dict(named.headers) | headers)
 
 
 @asynccontextmanager
@@ -59,6 +79,7 @@ async def chosen_server(
     upstream_timeout: float | None,
     upstream_sessions: str = "per-client",
     upstream_max_sessions: int = 8,
+    config: str | None = None,
 ) -> AsyncIterator[Any]:
     """The SDK server to serve: an upstream mirror, the APP, or the demo."""
     given = {"APP": app_ref is not None, "-- COMMAND": command is not None, "--upstream": upstream_url is not None}
@@ -68,9 +89,13 @@ async def chosen_server(
     if command is not None and not command:
         raise UsageError("no upstream command after '--'")
     if command is not None or upstream_url:
-        from asyncmcp_cli.upstream import CommandTarget, UrlTarget, upstream_server
+        from asyncmcp_cli.upstream import CommandTarget, upstream_server
 
-        target = CommandTarget.of(command) if command is not None else UrlTarget(upstream_url or "", upstream_headers)
+        target = (
+            CommandTarget.of(command)
+            if command is not None
+            else _upstream_target(upstream_url or "", upstream_headers, config)
+        )
         async with upstream_server(
             target,
             sessions="shared" if upstream_sessions == "shared" else "per-client",

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from asyncmcp_cli.cli._common import console, err_console, exit_code_for, fail
+from asyncmcp_cli.cli._common import console, counted, err_console, exit_code_for, fail
 
 
 def register(app: typer.Typer) -> None:
@@ -65,4 +65,5 @@ def _provision(url: str) -> None:
         result = provision.run("local", provision.Spec(), endpoint_url=url)
     except AsyncMCPError as exc:
         raise fail(f"could not provision the local endpoint: {exc}", exit_code_for(exc)) from None
-    err_console.print(f"[green]provisioned[/] {len(result.steps)} resources; profile 'local' in {result.profile_path}")
+    provisioned = counted(len(result.steps), "resource")
+    err_console.print(f"[green]provisioned[/] {provisioned}; profile 'local' in {result.profile_path}")

@@ -11,6 +11,7 @@ from rich.table import Table
 from asyncmcp_cli.cli._common import (
     JsonFlag,
     console,
+    counted,
     err_console,
     exit_code_for,
     fail,
@@ -219,7 +220,7 @@ def _render_plan(plan: Any, target: Any, profile: str | None, as_json: bool) -> 
     if as_json:
         print_json(_report(target, None, profile, steps, teardown=False, dry_run=True) | _written(None, False))
         return
-    title = f"plan for {target.name}: {len(steps)} resources, each created unless it exists (dry run)"
+    title = f"plan for {target.name}: {counted(len(steps), 'resource')}, each created unless it exists (dry run)"
     console.print(_steps_table(steps, title))
     err_console.print("nothing was changed; run again without --dry-run to do it")
 
@@ -260,7 +261,7 @@ def _render_result(result: Any, teardown: bool, out: Any) -> None:
     kept = [s for s in result.steps if s.action == "reuse" or (s.action == "update" and not s.owned)]
     if kept:
         out.print(
-            f"{len(kept)} resource(s) already existed: used, not owned; this profile's teardown leaves them",
+            f"{counted(len(kept), 'resource')} already existed: used, not owned; this profile's teardown leaves them",
             highlight=False,
         )
     transports = result.profile.transports

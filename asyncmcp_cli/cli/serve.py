@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from enum import Enum
 from typing import Annotated, Any
 
@@ -107,8 +109,9 @@ def serve(
         str | None,
         typer.Option(
             "--upstream",
-            metavar="URL",
-            help="Serve the existing streamable HTTP MCP server at URL instead of an APP.",
+            metavar="URL|NAME",
+            help="Serve the existing streamable HTTP MCP server at URL instead of an APP, or the server NAME "
+            "in the --config file (a command or a URL).",
             rich_help_panel="Upstream",
         ),
     ] = None,
@@ -248,6 +251,7 @@ def serve(
             upstream_timeout=upstream_timeout,
             upstream_sessions=upstream_sessions.value,
             upstream_max_sessions=upstream_max_sessions,
+            config=options.config,
         ) as server:
             await serve_it(server)
 
@@ -278,8 +282,9 @@ def serve(
         async with observing(metrics, transport.scheme, worker_index=index) as bound:
 
             def ready() -> None:
-                if log_format is LogFormat.json:
-                    return  # the server logs the same as a JSON line; stderr stays JSON only
+                if log_format is LogFormat.json:  # the same, as a JSON line: stderr stays JSON only
+                    logging.getLogger("asyncmcp_cli.server").info("serving %s", transport.describe())
+                    return
                 described = ", ".join(f"{k}={v}" for k, v in transport.describe().items())  # after binding
                 name = safe_text.markup(server.name)  # an upstream server names itself
                 where = f" · metrics {bound.url('/metrics')}" if bound else ""

@@ -13,10 +13,12 @@ from rich.text import Text
 from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli._common import (
     DEFAULT_CONNECT_TIMEOUT,
+    PIPE_WIDTH,
     ConnectTimeout,
     JsonFlag,
     LogLevel,
     console,
+    counted,
     err_console,
     print_json,
     run,
@@ -243,18 +245,20 @@ def _report_redrive(result: Any, as_json: bool, *, interrupted: bool = False) ->
     if interrupted:
         where = f" back to {result.source}" if result.source else ""
         console.print(
-            f"interrupted: moved {result.moved} message(s) from {result.dlq or 'the dead-letter queue'}{where}",
+            f"interrupted: moved {counted(result.moved, 'message')} from "
+            f"{result.dlq or 'the dead-letter queue'}{where}",
             highlight=False,
         )
         return
     if result.moved or result.failed:
-        console.print(f"moved {result.moved} message(s) from {result.dlq} back to {result.source}", highlight=False)
+        moved = counted(result.moved, "message")
+        console.print(f"moved {moved} from {result.dlq} back to {result.source}", highlight=False)
     else:
         console.print(f"no messages to move in {result.dlq}", highlight=False)
     if result.failed:
         why = f" ({result.problem})" if result.problem else ""
         err_console.print(
-            f"{result.failed} message(s) could not be moved; they stay in {result.dlq}{why}", style="yellow"
+            f"{counted(result.failed, 'message')} could not be moved; they stay in {result.dlq}{why}", style="yellow"
         )
 
 
@@ -320,11 +324,16 @@ class _View:
             if summary.orphaned
             else ""
         )
-        err_console.print(f"{summary.shown} message(s) shown{consumed}{orphaned}", highlight=False)
+        err_console.print(f"{counted(summary.shown, 'message')} shown{consumed}{orphaned}", highlight=False)
 
 
 def _table(*, header: bool) -> Table:
     table = Table(show_header=header, box=None, padding=(0, 2, 0, 0), pad_edge=False, header_style="bold")
+    if console.width >= PIPE_WIDTH:  # not a terminal: whole values, in columns at least as wide as on one
+        for index, (name, preferred, _) in enumerate(_COLUMNS):
+            last = index == len(_COLUMNS) - 1
+            table.add_column(name, min_width=None if last else preferred + 2, no_wrap=True, overflow="ignore")
+        return table
     widths = _widths(console.width)
     for index, ((name, _, _), width) in enumerate(zip(_COLUMNS, widths, strict=True)):
         padding = 2 if index < len(widths) - 1 else 0  # a column's width includes its padding

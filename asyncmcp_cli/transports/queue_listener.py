@@ -78,6 +78,8 @@ async def listening(
     dead_letter_url = redrive_url
     if settings.dead_letter_queue:
         dead_letter_url = await queues.url_for(settings.dead_letter_queue)
+    if dead_letter_url is None:
+        logger.info("no dead-letter queue for %s: a message that cannot be served is logged and dropped", request_url)
     hub = SessionHub(
         send_reply,
         admits=admits,
@@ -242,11 +244,8 @@ class QueueListener:
     async def _dead_letter(self, received: Received) -> None:
         """Keep a poison message where an operator can find it: the dead-letter queue, else the log."""
         if self._dead_letter_url is None:
-            logger.error(
-                "no dead-letter queue configured; dropping poison message %s: %.200s",
-                received.message_id,
-                received.body,
-            )
+            # The hub has logged why (one line per message); that there is no dead-letter queue was said at start.
+            logger.debug("dropped poison message %s: %.200s", received.message_id, received.body)
             return
         attributes = dict(received.attributes) | {"asyncmcp-dead-letter-source": self._url}
         await self._queues.send(self._dead_letter_url, received.body, attributes, check_size=False)

@@ -45,9 +45,12 @@ class CommandTarget:
 
     @classmethod
     def of(cls, argv: list[str] | tuple[str, ...], **kwargs: object) -> CommandTarget:
+        """The command `argv`; a bare ``python`` is this interpreter (see `asyncmcp_cli.servers.commands`)."""
+        from asyncmcp_cli.servers.commands import resolve_command
+
         if not argv or not argv[0]:
             raise ConfigurationError("no upstream command given after '--'")
-        return cls(argv[0], tuple(argv[1:]), **kwargs)  # type: ignore[arg-type]
+        return cls(resolve_command(argv[0]), tuple(argv[1:]), **kwargs)  # type: ignore[arg-type]
 
     def describe(self) -> str:
         return shlex.join([self.command, *self.args])

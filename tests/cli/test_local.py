@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -28,6 +29,15 @@ def test_local_prints_its_endpoint_and_creates_the_default_queues() -> None:
         sqs = aws.client("sqs", aws.AwsSettings(endpoint_url=endpoint))
         names = {url.rsplit("/", 1)[-1] for url in sqs.list_queues()["QueueUrls"]}
         assert {"asyncmcp-requests", "asyncmcp-replies"} <= names
+        # plain boto3, with nothing but the exports (it reads AWS_DEFAULT_REGION, not AWS_REGION)
+        plain = subprocess.run(
+            [sys.executable, "-c", "import boto3; print(len(boto3.client('sqs').list_queues()['QueueUrls']))"],
+            env={"PATH": os.environ["PATH"], "HOME": "/nonexistent", "AWS_EC2_METADATA_DISABLED": "true"} | exports,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert plain.returncode == 0, plain.stderr
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=20)

@@ -68,6 +68,7 @@ def test_provision_prints_a_table_the_next_steps_and_exports(env: dict[str, str]
         "export ASYNCMCP_PROFILE=dev",
         f"export AWS_ENDPOINT_URL={env['AWS_ENDPOINT_URL']}",
         "export AWS_REGION=us-east-1",
+        "export AWS_DEFAULT_REGION=us-east-1",
     ]
     assert "exists" in again.stderr  # the table, on stderr so `eval "$(...)"` works
     down = invoke("provision", "local", "--teardown", "--profile", "dev")
@@ -151,7 +152,7 @@ def test_tail_dlq_then_redrive(moto: LocalEndpoint, env: dict[str, str], prefix:
 
     moved = invoke("tail", "dlq", "--redrive")
     assert moved.exit_code == 0, moved.output
-    assert f"moved 1 message(s) from {prefix}-requests-dlq back to {prefix}-requests" in moved.stdout
+    assert f"moved 1 message from {prefix}-requests-dlq back to {prefix}-requests" in moved.stdout
     back = invoke("tail", "requests", "--json", "--consume")
     assert [json.loads(line)["method"] for line in back.stdout.splitlines()] == ["tools/call"]
     assert invoke("provision", "local", "--teardown").exit_code == 0

@@ -73,7 +73,7 @@ def test_tail_table_and_follow_show_message_fields_escaped(queues: Queues) -> No
 
     table = tail(queues)
     assert table.returncode == 0, table.stderr
-    assert "2 message(s) shown" in table.stderr
+    assert "2 messages shown" in table.stderr
     assert_nothing_raw(table.stdout + table.stderr)
     assert r"tools/call\x1b]0;pwned" in table.stdout  # the method, visibly escaped
     assert r"evil\x1b]0;pw" in table.stdout  # the client id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from asyncmcp_cli.cli.connect import commands, interactive, later, tasks  # noqa: F401 - they register the commands
+from asyncmcp_cli.cli.connect import commands, interactive, later, protocol, tasks  # noqa: F401 - they register the commands
 from asyncmcp_cli.cli.connect.app import connect_app
 
 

@@ -15,7 +15,7 @@ EXIT_CODES = (
 HELP = (
     "An MCP client over any transport, and against ordinary MCP servers (--stdio COMMAND, or an http(s) URL "
     "as --transport).\n\n"
-    "One-shot: tools, schema, call, resources, templates, read, prompts, prompt.\n\n"
+    "One-shot: tools, schema, call, resources, templates, read, prompts, prompt; ping, raw METHOD.\n\n"
     "Interactive: connect -i (Tab completion, history across runs, Ctrl-C cancels the running call).\n\n"
     "Fire now, collect later: call --no-wait prints a receipt; collect RECEIPT prints the answer once it is there, "
     "from any process or machine that reaches the reply queue.\n\n"

@@ -73,6 +73,7 @@ def run_with_client(client: ClientOptions, body: Body[T]) -> T:
         target = client.target()
         await client.check_first_contact(target)
         async with open_target(target, **client.client_kwargs(), **activity.client_callbacks()) as mcp:
+            await client.ask_for_server_log(mcp)
             return await interruptible(lambda: body(mcp, Catalog(mcp), activity))
 
     try:
@@ -117,7 +118,7 @@ def _print_listing(client: ClientOptions, kind: str, what: str, *, json_output: 
 @with_transport_options
 @with_client_options
 def list_tools(*, json_output: JsonFlag = False, client: ClientOptions) -> None:
-    """List the server's tools: name, description, arguments (? = optional), task support."""
+    """List the server's tools: name, description, arguments (reason? = optional), task support."""
 
     _print_listing(client, "tools", "tools", json_output=json_output)
 

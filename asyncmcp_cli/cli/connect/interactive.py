@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -68,9 +69,10 @@ def run_repl(client: ClientOptions, history: Path | None) -> None:
     setup_logging(client.log_level)
     activity = Activity(console, quiet=client.quiet)
 
-    async def main() -> None:
+    async def main() -> int:
         target = client.target()
         async with open_target(target, **client.client_kwargs(), **activity.client_callbacks()) as mcp:
+            await client.ask_for_server_log(mcp)
             catalog = Catalog(mcp)
             activity.on_change = catalog.forget  # listed again before the next prompt
             banner = (
@@ -79,8 +81,11 @@ def run_repl(client: ClientOptions, history: Path | None) -> None:
             )
             repl = Repl(mcp, catalog, activity, console, history=history or default_history_path(), banner=banner)
             await repl.run()
+            return repl.exit_code
 
-    run(main)
+    exit_code = run(main)
+    if exit_code and not sys.stdin.isatty():  # a script learns that a line failed; a person saw it
+        raise typer.Exit(exit_code)
 
 
 def _from_command_line(ctx: typer.Context, name: str) -> bool:

@@ -28,6 +28,7 @@ class ClientOptions:
     transport: TransportOptions
     stdio: str | None
     env: list[str] | None
+    header: list[str] | None
     era: str | None
     timeout: float
     connect_timeout: float
@@ -37,13 +38,32 @@ class ClientOptions:
     log_level: str
 
     def target(self) -> Target:
-        """``--stdio`` wins; an ``http(s)://`` ``--transport`` is a streamable HTTP server; else the registry."""
+        """``--stdio`` wins; an ``http(s)://`` ``--transport`` is a streamable HTTP server; a name from
+        ``--config`` is the server it describes; else the registry."""
+        from asyncmcp_cli.cli._upstream import parse_headers
+        from asyncmcp_cli.errors import UsageError
         from asyncmcp_cli.targets import Target, is_http_url
 
-        if self.stdio:
-            return Target.for_stdio(self.stdio, env=parse_key_values(self.env or [], what="--env"))
+        env = parse_key_values(self.env or [], what="--env")
+        headers = parse_headers(self.header, what="--header")
+        named = None if self.stdio else self.transport.named_server()
+        if self.stdio or (named is not None and named.command is not None):
+            if headers:
+                raise UsageError("--header is for HTTP servers (an http(s):// URL, or http+webhook); not for stdio")
+            if self.stdio:
+                return Target.for_stdio(self.stdio, env=env)
+            return Target.for_command([named.command, *named.args], env=dict(named.env) | env)
+        if named is not None and named.is_http:
+            return Target.for_url(str(named.url), headers=dict(named.headers) | headers)
         if is_http_url(self.transport.transport):
-            return Target.for_url(self.transport.transport)
+            return Target.for_url(self.transport.transport, headers=headers)
+        if named is not None:
+            headers = dict(named.headers) | headers
+        if headers:
+            name = self.transport.transport_ref().split("://", 1)[0]
+            if name != "http+webhook":
+                raise UsageError(f"--header is for HTTP servers (an http(s):// URL, or http+webhook); not for {name}")
+            return Target.for_transport(self.transport.resolve(headers=headers))
         return Target.for_transport(self.transport.resolve())
 
     async def check_first_contact(self, target: Target) -> None:
@@ -67,12 +87,38 @@ class ClientOptions:
             kwargs["log_level"] = self.server_log
         return kwargs
 
+    async def ask_for_server_log(self, mcp: Any) -> None:
+        """On a handshake-era connection, send ``logging/setLevel`` for ``--server-log``.
+
+        A 2026-07-28 client asks on every request (``_meta``, see `client_kwargs`);
+        a 2025-11-25 server sends log messages only once told the level.
+        """
+        from asyncmcp_cli.cli.connect.server_log import set_server_log_level
+
+        if self.server_log != "off":
+            await set_server_log_level(mcp, self.server_log, explicit=False)
+
 
 def _option(name: str, default: Any, annotation: Any) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
 
 _CLIENT_PARAMETERS = [
+    _option(
+        "header",
+        None,
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                "--header",
+                "-H",
+                metavar="'NAME: VALUE'",
+                help="HTTP header sent with every request to an HTTP server (an http(s):// --transport, or "
+                "http+webhook; repeatable), e.g. -H 'Authorization: Bearer ...'.",
+                rich_help_panel="Transport",
+            ),
+        ],
+    ),
     _option(
         "stdio",
         None,
@@ -166,8 +212,9 @@ _CLIENT_PARAMETERS = [
                 "--server-log",
                 metavar="LEVEL",
                 envvar="ASYNCMCP_SERVER_LOG",
-                help="Ask the server for its log messages at this level and above (debug, info, warning, error, "
-                "or off); they are shown as they arrive.",
+                help="Ask the server for its log messages at this level and above (debug, info, notice, warning, "
+                "error, critical, alert, emergency, or off); they are shown as they arrive. A handshake-era "
+                "server is sent logging/setLevel.",
                 rich_help_panel=PANEL,
             ),
         ],

@@ -25,8 +25,12 @@ from rich.table import Table
 from rich.text import Text
 
 from asyncmcp_cli.arguments import describe_type
+from asyncmcp_cli.cli._common import counted
 from asyncmcp_cli.safe_text import json_view, printable
 from asyncmcp_cli.safe_text import text as safe
+
+OPTIONAL_CAPTION = "? optional"
+"""Tools and prompts mark their optional arguments alike: ``reason?``."""
 
 
 def as_json(value: BaseModel | Sequence[BaseModel] | dict[str, Any]) -> Any:
@@ -42,7 +46,7 @@ def as_json(value: BaseModel | Sequence[BaseModel] | dict[str, Any]) -> Any:
 
 
 def tools_table(tools: Sequence[types.Tool]) -> Table:
-    table = Table("tool", "description", "arguments", "async", title=f"{len(tools)} tools", title_justify="left")
+    table = Table("tool", "description", "arguments", "async", title=counted(len(tools), "tool"), title_justify="left")
     for tool in tools:
         table.add_row(
             safe(tool.name, style="bold"),
@@ -50,11 +54,13 @@ def tools_table(tools: Sequence[types.Tool]) -> Table:
             safe(_argument_summary(tool.input_schema)),
             _task_support(tool),
         )
+    if any(name.endswith("?") for tool in tools for name in _argument_summary(tool.input_schema).split(", ")):
+        table.caption = OPTIONAL_CAPTION
     return table
 
 
 def resources_table(resources: Sequence[types.Resource]) -> Table:
-    table = Table("uri", "name", "type", "description", title=f"{len(resources)} resources", title_justify="left")
+    table = Table("uri", "name", "type", "description", title=counted(len(resources), "resource"), title_justify="left")
     for resource in resources:
         table.add_row(
             safe(resource.uri, style="bold"),
@@ -71,7 +77,7 @@ def templates_table(templates: Sequence[types.ResourceTemplate]) -> Table:
         "name",
         "type",
         "description",
-        title=f"{len(templates)} resource templates",
+        title=counted(len(templates), "resource template"),
         title_justify="left",
     )
     for template in templates:
@@ -85,12 +91,12 @@ def templates_table(templates: Sequence[types.ResourceTemplate]) -> Table:
 
 
 def prompts_table(prompts: Sequence[types.Prompt]) -> Table:
-    table = Table("prompt", "description", "arguments", title=f"{len(prompts)} prompts", title_justify="left")
+    table = Table("prompt", "description", "arguments", title=counted(len(prompts), "prompt"), title_justify="left")
     for prompt in prompts:
-        arguments = ", ".join(a.name + ("*" if a.required else "") for a in prompt.arguments or [])
+        arguments = ", ".join(a.name + ("" if a.required else "?") for a in prompt.arguments or [])
         table.add_row(safe(prompt.name, style="bold"), _first_line(prompt.description), safe(arguments))
-    if any(a.required for p in prompts for a in p.arguments or []):
-        table.caption = "* required"
+    if any(not a.required for p in prompts for a in p.arguments or []):
+        table.caption = OPTIONAL_CAPTION
     return table
 
 
@@ -114,11 +120,12 @@ def tool_schema(tool: types.Tool) -> RenderableType:
     parts.append(arguments if schema.get("properties") else Text("no arguments", style="dim"))
     if support := _task_support(tool):
         parts.append(Text(f"task support: {support}", style="dim"))
-    parts.append(Panel(json_view(schema), title="input schema", title_align="left", border_style="dim"))
+    # not expanded: a panel as wide as a non-terminal console (in effect unlimited) would be all padding
+    parts.append(Panel(json_view(schema), title="input schema", title_align="left", border_style="dim", expand=False))
     if tool.output_schema:
         output = json_view(tool.output_schema)
-        parts.append(Panel(output, title="output schema", title_align="left", border_style="dim"))
-    return Panel(Group(*parts), title=safe(tool.title or tool.name, style="bold"), title_align="left")
+        parts.append(Panel(output, title="output schema", title_align="left", border_style="dim", expand=False))
+    return Panel(Group(*parts), title=safe(tool.title or tool.name, style="bold"), title_align="left", expand=False)
 
 
 # -- results ------------------------------------------------------------------

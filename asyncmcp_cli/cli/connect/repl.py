@@ -29,6 +29,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from asyncmcp_cli.catalog import Catalog
+from asyncmcp_cli.cli._common import ExitCode, describe_mcp_error, exit_code_for
 from asyncmcp_cli.cli.connect import render, repl_tasks
 from asyncmcp_cli.cli.connect.activity import Activity
 from asyncmcp_cli.cli.connect.interrupt import Interrupted, interruptible
@@ -86,10 +87,17 @@ class Repl:
             "prompts": Command(self._prompts, "prompts", "list the prompts"),
             "prompt": Command(self._prompt, "prompt NAME [KEY=VALUE]...", "get a prompt"),
             "task": Command(self._task, repl_tasks.USAGE, repl_tasks.HELP),
+            "ping": Command(self._ping, "ping", "check that the server answers, and how fast"),
+            "loglevel": Command(self._loglevel, "loglevel LEVEL", "ask the server for log messages at LEVEL and above"),
+            "raw": Command(
+                self._raw, "raw METHOD ['JSON']", "send any JSON-RPC request (params quoted); print the result"
+            ),
             "json": Command(self._json, "json [on|off]", "show results as the raw JSON the server sent"),
             "exit": Command(self._exit, "exit", "leave (also: quit, Ctrl-D)"),
         }
         self._done = False
+        self.exit_code = 0
+        """The exit code of the first command that failed (0: none did); a piped session exits with it."""
 
     # -- the loop -----------------------------------------------------------
 
@@ -134,17 +142,18 @@ class Repl:
             await interruptible(lambda: command.run(args))
         except Interrupted:
             self.console.print("[yellow]cancelled[/] (the server was told)", highlight=False)
+            self._failed(ExitCode.INTERRUPTED)
         except AsyncMCPError as exc:
-            self._error(str(exc))
+            self._error(str(exc), exit_code_for(exc))
         except MCPError as exc:
-            self._error(f"server answered with an error: {exc}")
+            self._error(*describe_mcp_error(exc))
         except ValidationError as exc:
-            self._error(f"the server's answer does not fit the protocol: {exc.errors()[0]['msg']}")
+            self._error(f"the server's answer does not fit the protocol: {exc.errors()[0]['msg']}", ExitCode.PROTOCOL)
         except TimeoutError:
-            self._error("timed out")
+            self._error("timed out", ExitCode.TIMEOUT)
         except Exception as exc:  # a REPL outlives any one failed request
             logger.debug("command %r failed", line, exc_info=True)
-            self._error(f"{type(exc).__name__}: {exc}")
+            self._error(f"{type(exc).__name__}: {exc}", ExitCode.PROTOCOL)
 
     def _terminal_reader(self) -> Callable[[], Awaitable[str]]:
         from prompt_toolkit import PromptSession
@@ -229,6 +238,7 @@ class Repl:
             render.print_call_result(result, self.console, self.console)
         if result.is_error:
             self.console.print("[red](the tool reported an error)[/]", highlight=False)
+            self._failed(ExitCode.TOOL_ERROR)
 
     async def _resources(self, args: list[str]) -> None:
         with self.activity.running("listing resources"):
@@ -268,6 +278,31 @@ class Repl:
 
     async def _task(self, args: list[str]) -> None:
         await repl_tasks.run_task_command(self, args)
+    async def _ping(self, args: list[str]) -> None:
+        from asyncmcp_cli.cli.connect.protocol import round_trip_ms
+
+        with self.activity.running("ping"):
+            elapsed_ms = await round_trip_ms(self.client)
+        self.console.print(f"pong in {elapsed_ms:.0f} ms", highlight=False)
+
+    async def _loglevel(self, args: list[str]) -> None:
+        from asyncmcp_cli.cli.connect.server_log import set_server_log_level
+
+        level = _one(args, "loglevel LEVEL")
+        with self.activity.running(f"setting the server's log level to {level}"):
+            await set_server_log_level(self.client, level, explicit=True)
+        self.console.print(f"server log level: {level.lower()}", highlight=False)
+
+    async def _raw(self, args: list[str]) -> None:
+        from asyncmcp_cli.arguments import parse_json_object
+        from asyncmcp_cli.cli.connect.protocol import send_raw
+
+        if len(args) not in (1, 2):
+            raise _usage("raw METHOD ['JSON'] (the params as one quoted word)")
+        params = parse_json_object(args[1], what="the params") if len(args) == 2 else None
+        with self.activity.running(args[0]):
+            result = await send_raw(self.client, args[0], params)
+        self.console.print(json_view(result), soft_wrap=True)
 
     async def _json(self, args: list[str]) -> None:
         self.raw_json = (args[0].lower() in ("on", "true", "yes", "1")) if args else not self.raw_json
@@ -284,8 +319,12 @@ class Repl:
         else:
             self.console.print(as_rich(value))
 
-    def _error(self, message: str) -> None:
+    def _error(self, message: str, code: int = 2) -> None:
         self.console.print(f"[bold red]error:[/] {markup(message)}", highlight=False, soft_wrap=True)
+        self._failed(code)
+
+    def _failed(self, code: int) -> None:
+        self.exit_code = self.exit_code or int(code)
 
 
 def _one(args: list[str], usage: str) -> str:

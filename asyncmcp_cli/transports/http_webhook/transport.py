@@ -20,15 +20,16 @@ Options: those of the ``webhook`` transport (``host``, ``port``, ``path``,
 ``webhook_url``, ``dead_letter``, ``max_body_bytes``, ``delivery_attempts``,
 ``delivery_timeout``, ``retry_base_delay``, ``retry_max_delay``,
 ``idle_session_timeout``, ``bearer_token``; see `asyncmcp_cli.transports.webhook.transport`),
-plus ``webhook_tools``: comma-separated names of tools that answer by webhook.
+plus ``webhook_tools``: comma-separated names of tools that answer by webhook, and
+(client side, from ``connect --header``) ``headers``: HTTP headers sent with every request.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -62,6 +63,8 @@ BAD_INPUT_BUFFER = 16
 @dataclass
 class HttpWebhookOptions(WebhookOptions):
     webhook_tools: tuple[str, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Client side: HTTP headers sent with every request (``connect --header``), under asyncmcp's own."""
 
 
 class HostedListener:
@@ -150,7 +153,9 @@ class HttpWebhookTransport(WebhookEndpoints):
             async with self.receiver(client_id, pending.accept) as reply_url:
                 http = httpx2.AsyncClient(
                     transport=WebhookResultTransport(httpx2.AsyncHTTPTransport(), pending),
-                    headers={codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_url} | bearer_header(o.token),
+                    headers=dict(o.headers)
+                    | {codec.CLIENT_ID: client_id, codec.REPLY_TO: reply_url}
+                    | bearer_header(o.token),
                     timeout=httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT),
                     follow_redirects=False,
                 )

@@ -1,0 +1,1 @@
+"""Ordinary MCP servers named in a config file, and the commands that start them."""
