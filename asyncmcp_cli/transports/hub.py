@@ -160,7 +160,8 @@ class SessionHub:
         if isinstance(message, Exception):
             logger.warning("bad message from client %s: %s", routing.client_id, message)
             rid = codec.sniff_request_id(inbound.raw_body)
-            error = codec.error_reply(rid, types.PARSE_ERROR, f"asyncmcp: {message}")
+            code = getattr(message, "jsonrpc_code", types.PARSE_ERROR)  # a refusal may name its own code
+            error = codec.error_reply(rid, code, f"asyncmcp: {message}")
             self._in_background(self._answer_and_dead_letter, inbound, error)
             return
 
