@@ -172,7 +172,7 @@ async def _deliver(
     message_id = record.message_id
     received = replace(record.received, queue_url=facts.url)
     try:
-        opened = await open_message(received.body, received.attributes, claims)
+        opened = await open_message(received.body, received.attributes, claims, received=received)
     except EndpointUnreachableError as exc:
         logger.warning("could not fetch the payload of message %s (%s); reported for redelivery", message_id, exc)
         outcomes.settle(message_id, ok=False)
@@ -199,13 +199,14 @@ async def _deliver(
         Inbound(
             opened.routing,
             opened.message,
-            ack,
-            release,
+            opened.traced(ack, "ack"),
+            opened.traced(release, "release"),
             raw_body=opened.body,
             delivery_id=message_id,
             receive_count=received.receive_count,
-            reject=reject,
+            reject=opened.traced(reject, "dead_letter"),
             sender=received.sender_id,
+            trace=opened.trace,
         )
     )
 
@@ -216,4 +217,4 @@ def _refuse_handshake_era(opened: Opened) -> Opened:
         return opened
     if PROTOCOL_VERSION_META_KEY in codec.meta_of(message) and codec.method_of(message) != "initialize":
         return opened
-    return Opened(opened.body, StatelessOnlyError(codec.method_of(message)), opened.routing, opened.cleanup)
+    return replace(opened, message=StatelessOnlyError(codec.method_of(message)))

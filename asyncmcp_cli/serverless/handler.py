@@ -18,6 +18,7 @@ from typing import Any
 
 import anyio
 
+from asyncmcp_cli import tracing
 from asyncmcp_cli.apps import load_server
 from asyncmcp_cli.results import ResultStore, open_result_store
 from asyncmcp_cli.serverless.batch import QueueFacts, serve_batch
@@ -33,6 +34,7 @@ class _Container:
 
     def __init__(self, settings: LambdaSettings) -> None:
         self.settings = settings
+        tracing.configure_from_environment()
         self.server = load_server(settings.app)
         options = settings.options
         self.results: ResultStore = open_result_store(options.result_cache, options.result_ttl, options.aws)
@@ -51,7 +53,10 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, list
     container = _warm_container()
     records = records_of(event)
     deadline = time.monotonic() + _seconds_left(context) - container.settings.stop_margin
-    failed = anyio.run(_serve, container, records, deadline)
+    try:
+        failed = anyio.run(_serve, container, records, deadline)
+    finally:
+        tracing.flush()  # a frozen container exports nothing: send this invocation's spans now
     if failed:
         logger.info("%d of %d record(s) reported as failed for redelivery", len(failed), len(records))
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

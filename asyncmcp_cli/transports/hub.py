@@ -32,7 +32,7 @@ import mcp_types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import ServerMessageMetadata, SessionMessage
 
-from asyncmcp_cli import codec
+from asyncmcp_cli import codec, tracing
 from asyncmcp_cli.results import ResultStore
 from asyncmcp_cli.transports.base import Connection
 from asyncmcp_cli.transports.inbound import Inbound, preview, settle
@@ -210,7 +210,8 @@ class SessionHub:
     async def _answer_and_dead_letter(self, inbound: Inbound, error: types.JSONRPCMessage) -> None:
         routing = inbound.routing
         assert routing.reply_to is not None and routing.client_id is not None
-        await self._replies.send(routing.reply_to, routing.client_id, error, reply_ttl=routing.reply_ttl)
+        with tracing.attached(inbound.trace):
+            await self._replies.send(routing.reply_to, routing.client_id, error, reply_ttl=routing.reply_ttl)
         await settle(inbound.dead_letter)
 
     async def _deliver_request(self, inbound: Inbound, message: types.JSONRPCMessage, routing: codec.Routing) -> None:
@@ -308,7 +309,8 @@ class SessionHub:
         """
         routing = inbound.routing
         assert routing.reply_to is not None and routing.client_id is not None
-        sent = await self._replies.send(routing.reply_to, routing.client_id, response, reply_ttl=routing.reply_ttl)
+        with tracing.attached(inbound.trace):
+            sent = await self._replies.send(routing.reply_to, routing.client_id, response, reply_ttl=routing.reply_ttl)
         if sent is Sent.SENT:
             await settle(inbound.ack)
         elif sent is Sent.UNREACHABLE or self._keeps_failing(inbound):
@@ -367,7 +369,8 @@ class SessionHub:
         inbounds = client.in_flight.get(codec.request_id_of(message), [])  # type: ignore[arg-type]
         await self._remember(inbounds, message)
         reply_ttl = inbounds[0].routing.reply_ttl if inbounds else client.reply_ttl
-        sent = await self._replies.send(client.reply_to, client.client_id, message, extra, reply_ttl=reply_ttl)
+        with tracing.attached(inbounds[0].trace if inbounds else None):
+            sent = await self._replies.send(client.reply_to, client.client_id, message, extra, reply_ttl=reply_ttl)
         client.last_active = time.monotonic()
         inbounds = client.in_flight.pop(codec.request_id_of(message), [])  # type: ignore[arg-type]
         for inbound in inbounds:

@@ -15,6 +15,7 @@ import anyio
 import mcp_types as types
 
 from asyncmcp_cli import codec
+from asyncmcp_cli.tracing import Processing
 from asyncmcp_cli.types import Ack
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class Inbound:
     """Settle a poison message: move it to a dead-letter queue (default: `ack`)."""
     sender: str | None = None
     """Who put the message on the channel, where the channel says (SQS SenderId); None if unknown."""
+    trace: Processing | None = None
+    """Its trace span while it is processed, if tracing is on; replies to it are sent inside it."""
 
     async def dead_letter(self) -> None:
         await (self.reject or self.ack)()

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import mcp_types as types
 
-from asyncmcp_cli import codec
+from asyncmcp_cli import codec, tracing
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
 from asyncmcp_cli.payloads import Binding, ClaimCheck, Cleanup, nothing
-from asyncmcp_cli.sqs_queues import Received, SqsQueues
+from asyncmcp_cli.sqs_queues import Received, SqsQueues, queue_name_of
+from asyncmcp_cli.types import Ack
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +35,27 @@ class Opened:
     routing: codec.Routing
     cleanup: Cleanup = nothing
     """Deletes the S3 copy of a claim-checked payload; run once the message is settled."""
+    trace: tracing.Processing | None = None
+
+    def traced(self, action: Ack, outcome: str) -> Ack:
+        """`action`, ending the message's trace span once it has run."""
+        if self.trace is None:
+            return action
+        trace = self.trace
+
+        async def run() -> None:
+            try:
+                await action()
+            finally:
+                trace.end(outcome)
+
+        return run
 
 
-async def open_message(body: str, attributes: dict[str, str], claims: ClaimCheck) -> Opened:
-    """Expand and decode one request-channel message.
+async def open_message(
+    body: str, attributes: dict[str, str], claims: ClaimCheck, *, received: Received | None = None
+) -> Opened:
+    """Expand and decode one request-channel message (`received`: the queue message, for its trace span).
 
     Raises `EndpointUnreachableError` when our own S3 cannot be reached (which
     says nothing about the message: leave it for redelivery); every other
@@ -53,7 +71,11 @@ async def open_message(body: str, attributes: dict[str, str], claims: ClaimCheck
     except (codec.DecodeError, AsyncMCPError) as exc:
         message = exc
     routing = codec.routing_from(attributes, None if isinstance(message, Exception) else message)
-    return Opened(body, message, routing, cleanup)
+    if received is None:
+        return Opened(body, message, routing, cleanup)
+    destination = tracing.Destination(tracing.SQS, queue_name_of(received.queue_url))
+    trace = tracing.processing(destination, attributes, message, received.message_id or None)
+    return Opened(body, trace.message, routing, cleanup, trace)
 
 
 async def copy_to_dead_letters(queues: SqsQueues, received: Received, dead_letter_url: str | None) -> None:

@@ -183,7 +183,7 @@ class QueueListener:
         self._tracked[received.receipt_handle] = _Tracked(received, deadline)
         body, attributes = self._unwrap(received)
         try:
-            opened = await open_message(body, attributes, self._claims)
+            opened = await open_message(body, attributes, self._claims, received=received)
         except EndpointUnreachableError as exc:
             # Our own S3 is down, which says nothing about the message: it reappears after its
             # visibility timeout (and the queue's redrive policy bounds how often).
@@ -210,13 +210,14 @@ class QueueListener:
             Inbound(
                 opened.routing,
                 opened.message,
-                ack,
-                release,
+                opened.traced(ack, "ack"),
+                opened.traced(release, "release"),
                 raw_body=opened.body,
                 delivery_id=received.message_id or None,
                 receive_count=received.receive_count,
-                reject=reject,
+                reject=opened.traced(reject, "dead_letter"),
                 sender=received.sender_id if self._bind_sender else None,
+                trace=opened.trace,
             )
         )
 

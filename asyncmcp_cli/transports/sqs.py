@@ -45,11 +45,11 @@ from typing import Any
 
 import mcp_types as types
 
-from asyncmcp_cli import codec, reply_expiry
+from asyncmcp_cli import codec, reply_expiry, tracing
 from asyncmcp_cli.allowlist import AllowList
 from asyncmcp_cli.options import options_from, query_options
 from asyncmcp_cli.payloads import TO_CLIENT, TO_SERVER, Binding
-from asyncmcp_cli.sqs_queues import SqsQueues
+from asyncmcp_cli.sqs_queues import SqsQueues, queue_name_of
 from asyncmcp_cli.tap import Tap, now_ms, tapping
 from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
 from asyncmcp_cli.transports.queue_listener import QueueListener, listening
@@ -118,11 +118,12 @@ class SqsTransport:
             client_id = client_id or new_client_id()
             bound_to = Binding(TO_SERVER, client_id, reply_url)
 
-            async def send(body: str, attributes: dict[str, str]) -> None:
+            async def send(body: str, attributes: dict[str, str]) -> str:
                 body, attributes = await claims.shrink(body, attributes, bound_to=bound_to)
                 sent_at = now_ms()
-                await queues.send(request_url, body, attributes)
+                message_id = await queues.send(request_url, body, attributes)
                 tap.copy(request_url, body, attributes, sent_at_ms=sent_at)
+                return message_id
 
             async with queue_client_streams(
                 queues,
@@ -133,6 +134,7 @@ class SqsTransport:
                 wait_seconds=o.wait_seconds,
                 reply_ttl=o.reply_ttl,
                 claims=claims,
+                trace_as=tracing.Destination(tracing.SQS, queue_name_of(request_url)),
             ) as streams:
                 yield streams
 
@@ -151,13 +153,14 @@ def reply_sender(queues: SqsQueues, options: QueueTransportOptions, tap: Tap) ->
     ) -> None:
         url = await queues.url_for(reply_to)
         ttl = reply_expiry.granted_ttl(reply_ttl, options.max_reply_ttl)
-        body, attributes = await claims.shrink(
-            codec.encode(message),
-            reply_attributes(client_id, message, ttl=ttl) | dict(extra),
-            bound_to=Binding(TO_CLIENT, client_id, reply_to),
-        )
-        sent_at = now_ms()
-        await queues.send(url, body, attributes)
+        with tracing.sending(tracing.Destination(tracing.SQS, queue_name_of(url)), message) as hop:
+            body, attributes = await claims.shrink(
+                codec.encode(hop.message),
+                reply_attributes(client_id, message, ttl=ttl) | dict(extra) | hop.attributes,
+                bound_to=Binding(TO_CLIENT, client_id, reply_to),
+            )
+            sent_at = now_ms()
+            hop.sent(await queues.send(url, body, attributes))
         tap.copy(url, body, attributes, sent_at_ms=sent_at)
 
     return send_reply

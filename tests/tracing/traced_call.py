@@ -1,0 +1,160 @@
+"""One traced call over SQS against moto, in a process of its own; prints the finished spans as JSON.
+
+Run by `test_traces` (a tracer provider is process-wide and cannot be taken
+back, so the rest of the suite never sees one), and by hand to look at a trace::
+
+    python -m tests.tracing.traced_call ENDPOINT_URL call|malformed [--tree]
+
+``call``: one `connect`-style SDK client call through a server over SQS.
+``malformed``: a raw request whose trace context is garbage, then a real call.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from typing import Any
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from asyncmcp_cli import aws, codec, local_aws
+from asyncmcp_cli.client import open_client
+from asyncmcp_cli.server import serve
+from asyncmcp_cli.transports.sqs import SqsTransport
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+tool_tracer = trace.get_tracer("the-tool")
+
+app = MCPServer("traced")
+
+
+@app.tool()
+def echo(text: str) -> str:
+    with tool_tracer.start_as_current_span("tool work"):
+        return text
+
+
+MALFORMED_TRACEPARENT = "00-" + "z" * 32 + "-00f067aa0ba902b7-01"
+
+
+async def run(endpoint: str, mode: str) -> dict[str, Any]:
+    prefix = f"asyncmcp-tr{uuid.uuid4().hex[:8]}-"
+    settings = aws.AwsSettings(endpoint_url=endpoint, region=aws.DEFAULT_REGION)
+    urls = local_aws.create_queues(settings, (prefix + "requests", prefix + "replies"))
+    transport = SqsTransport(
+        endpoint_url=endpoint,
+        request_queue=prefix + "requests",
+        reply_queue=prefix + "replies",
+        allow_reply=(prefix + "*",),
+    )
+    out: dict[str, Any] = {"request_queue": prefix + "requests", "reply_queue": prefix + "replies"}
+    shutdown, ready = anyio.Event(), anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: serve(app._lowlevel_server, transport, shutdown=shutdown, on_ready=ready.set))
+        await ready.wait()
+        if mode == "malformed":
+            out["raw_answer"] = await _malformed_request(settings, urls[prefix + "requests"], urls[prefix + "replies"])
+        async with open_client(transport, timeout=20) as client:
+            result = await client.call_tool("echo", {"text": "traced"})
+        out["answer"] = result.content[0].text
+        with anyio.fail_after(10):  # the server's process span ends once the request is settled, just after the reply
+            expected = 2 if mode == "malformed" else 1
+            while sum(s.name == f"process {prefix}requests" for s in exporter.get_finished_spans()) < expected:  # noqa: ASYNC110 - spans end in other tasks, with nothing to wait on
+                await anyio.sleep(0.05)
+        shutdown.set()
+    provider.force_flush()
+    out["spans"] = [_as_dict(span) for span in exporter.get_finished_spans()]
+    return out
+
+
+async def _malformed_request(settings: aws.AwsSettings, request_url: str, reply_url: str) -> str:
+    """A foreign client's request with a garbage traceparent attribute and a non-string one in _meta."""
+    sqs = aws.client("sqs", settings)
+    body = {
+        "jsonrpc": "2.0",
+        "id": "raw-1",
+        "method": "tools/call",
+        "params": {
+            "name": "echo",
+            "arguments": {"text": "despite garbage"},
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "traceparent": 12345,
+                "tracestate": ["not", "a", "string"],
+            },
+        },
+    }
+    attributes = {
+        codec.CLIENT_ID: "raw-client",
+        codec.REPLY_TO: reply_url,
+        "traceparent": MALFORMED_TRACEPARENT,
+    }
+    await aws.call(
+        sqs.send_message,
+        QueueUrl=request_url,
+        MessageBody=json.dumps(body),
+        MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+    )
+    with anyio.fail_after(20):
+        while True:
+            got = await aws.call(
+                sqs.receive_message, QueueUrl=reply_url, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+            )
+            for message in got.get("Messages", []):
+                await aws.call(sqs.delete_message, QueueUrl=reply_url, ReceiptHandle=message["ReceiptHandle"])
+                return str(message["Body"])
+
+
+def _as_dict(span: ReadableSpan) -> dict[str, Any]:
+    context = span.get_span_context()
+    return {
+        "name": span.name,
+        "kind": span.kind.name,
+        "trace_id": f"{context.trace_id:032x}",
+        "span_id": f"{context.span_id:016x}",
+        "parent_id": f"{span.parent.span_id:016x}" if span.parent else None,
+        "attributes": dict(span.attributes or {}),
+        "links": [f"{link.context.span_id:016x}" for link in span.links],
+        "start": span.start_time,
+    }
+
+
+def tree(spans: list[dict[str, Any]]) -> str:
+    """The spans as an indented tree, one trace after another."""
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    ids = {s["span_id"] for s in spans}
+    for span in sorted(spans, key=lambda s: s["start"]):
+        parent = span["parent_id"] if span["parent_id"] in ids else None
+        children.setdefault(parent, []).append(span)
+    lines: list[str] = []
+
+    def walk(span: dict[str, Any], depth: int) -> None:
+        a = span["attributes"]
+        facts = [
+            f"{k}={a[k]}" for k in ("messaging.operation.type", "messaging.message.id", "gen_ai.tool.name") if k in a
+        ]
+        lines.append(f"{'  ' * depth}{span['name']} [{span['kind']}] trace={span['trace_id'][:8]} {' '.join(facts)}")
+        for child in children.get(span["span_id"], []):
+            walk(child, depth + 1)
+
+    for root in children.get(None, []):
+        walk(root, 0)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    result = anyio.run(run, sys.argv[1], sys.argv[2])
+    if "--tree" in sys.argv:
+        print(tree(result["spans"]))
+    else:
+        print(json.dumps(result))
