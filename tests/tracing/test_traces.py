@@ -131,3 +131,20 @@ def test_without_otel_variables_tracing_is_off_and_imports_nothing() -> None:
 def test_otel_variables_turn_tracing_on() -> None:
     assert probe(OTEL_TRACES_EXPORTER="console", OTEL_SERVICE_NAME="probe") == ["True", "True", "True"]
     assert probe(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9") == ["True", "True", "True"]
+
+
+def test_sns_hops_join_the_same_trace_through_envelopes(moto: local_aws.LocalEndpoint) -> None:
+    run = run_traced(moto, "sns")
+    assert run["answer"] == "traced"
+    root = one(run["spans"], "MCP send tools/call echo")
+    spans = [s for s in run["spans"] if s["trace_id"] == root["trace_id"]]
+    publish = one(spans, f"send {run['request_topic']}")
+    process = one(spans, f"process {run['request_queue']}")
+    reply = one(spans, f"send {run['reply_topic']}")
+    received = one(spans, f"process {run['reply_queue']}")
+    assert publish["parent_id"] == root["span_id"] and publish["attributes"]["messaging.system"] == "aws_sns"
+    assert process["parent_id"] == publish["span_id"] and process["attributes"]["messaging.system"] == "aws_sqs"
+    assert one(spans, "tools/call echo")["parent_id"] == process["span_id"]
+    assert reply["parent_id"] == process["span_id"] and reply["attributes"]["messaging.system"] == "aws_sns"
+    assert received["parent_id"] == reply["span_id"]
+    assert len(spans) == 7

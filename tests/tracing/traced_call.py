@@ -3,10 +3,11 @@
 Run by `test_traces` (a tracer provider is process-wide and cannot be taken
 back, so the rest of the suite never sees one), and by hand to look at a trace::
 
-    python -m tests.tracing.traced_call ENDPOINT_URL call|malformed [--tree]
+    python -m tests.tracing.traced_call ENDPOINT_URL call|malformed|sns [--tree]
 
 ``call``: one `connect`-style SDK client call through a server over SQS.
 ``malformed``: a raw request whose trace context is garbage, then a real call.
+``sns``: the call over sns+sqs with SNS envelopes.
 """
 
 from __future__ import annotations
@@ -46,7 +47,23 @@ def echo(text: str) -> str:
 MALFORMED_TRACEPARENT = "00-" + "z" * 32 + "-00f067aa0ba902b7-01"
 
 
+async def calls_processed(queue: str, count: int) -> None:
+    """Wait until `count` tools/call requests taken from `queue` have ended their process spans."""
+
+    def ended() -> int:
+        return sum(
+            span.name == f"process {queue}" and (span.attributes or {}).get("mcp.method.name") == "tools/call"
+            for span in exporter.get_finished_spans()
+        )
+
+    with anyio.fail_after(10):
+        while ended() < count:  # noqa: ASYNC110 - spans end in other tasks, with nothing to wait on
+            await anyio.sleep(0.05)
+
+
 async def run(endpoint: str, mode: str) -> dict[str, Any]:
+    if mode == "sns":
+        return await run_sns(endpoint)
     prefix = f"asyncmcp-tr{uuid.uuid4().hex[:8]}-"
     settings = aws.AwsSettings(endpoint_url=endpoint, region=aws.DEFAULT_REGION)
     urls = local_aws.create_queues(settings, (prefix + "requests", prefix + "replies"))
@@ -66,10 +83,31 @@ async def run(endpoint: str, mode: str) -> dict[str, Any]:
         async with open_client(transport, timeout=20) as client:
             result = await client.call_tool("echo", {"text": "traced"})
         out["answer"] = result.content[0].text
-        with anyio.fail_after(10):  # the server's process span ends once the request is settled, just after the reply
-            expected = 2 if mode == "malformed" else 1
-            while sum(s.name == f"process {prefix}requests" for s in exporter.get_finished_spans()) < expected:  # noqa: ASYNC110 - spans end in other tasks, with nothing to wait on
-                await anyio.sleep(0.05)
+        # the server's process span ends once the request is settled, just after the reply was sent
+        await calls_processed(prefix + "requests", 2 if mode == "malformed" else 1)
+        shutdown.set()
+    provider.force_flush()
+    out["spans"] = [_as_dict(span) for span in exporter.get_finished_spans()]
+    return out
+
+
+async def run_sns(endpoint: str) -> dict[str, Any]:
+    """The same call over sns+sqs, with SNS envelopes (raw delivery off) on both subscriptions."""
+    from tests.transports.test_sns import provisioned
+
+    setup = provisioned(local_aws.LocalEndpoint(endpoint), raw_delivery=False)
+    transport = setup.transport()
+    o = transport.options
+    out: dict[str, Any] = {"request_topic": o.request_topic, "request_queue": o.request_queue}
+    out |= {"reply_topic": o.reply_topic, "reply_queue": o.reply_queue}
+    shutdown, ready = anyio.Event(), anyio.Event()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: serve(app._lowlevel_server, transport, shutdown=shutdown, on_ready=ready.set))
+        await ready.wait()
+        async with open_client(transport, timeout=20) as client:
+            result = await client.call_tool("echo", {"text": "traced"})
+        out["answer"] = result.content[0].text
+        await calls_processed(o.request_queue, 1)
         shutdown.set()
     provider.force_flush()
     out["spans"] = [_as_dict(span) for span in exporter.get_finished_spans()]
