@@ -27,6 +27,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from asyncmcp_cli import aws, codec, local_aws
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.server import serve
+from asyncmcp_cli.sns_topics import topic_name_of
+from asyncmcp_cli.sqs_queues import queue_name_of
 from asyncmcp_cli.transports.sqs import SqsTransport
 
 exporter = InMemorySpanExporter()
@@ -98,8 +100,8 @@ async def run_sns(endpoint: str) -> dict[str, Any]:
     setup = provisioned(local_aws.LocalEndpoint(endpoint), raw_delivery=False)
     transport = setup.transport()
     o = transport.options
-    out: dict[str, Any] = {"request_topic": o.request_topic, "request_queue": o.request_queue}
-    out |= {"reply_topic": o.reply_topic, "reply_queue": o.reply_queue}
+    out: dict[str, Any] = {"request_topic": topic_name_of(o.request_topic), "reply_topic": topic_name_of(o.reply_topic)}
+    out |= {"request_queue": queue_name_of(o.request_queue), "reply_queue": queue_name_of(o.reply_queue)}
     shutdown, ready = anyio.Event(), anyio.Event()
     async with anyio.create_task_group() as tg:
         tg.start_soon(lambda: serve(app._lowlevel_server, transport, shutdown=shutdown, on_ready=ready.set))
@@ -107,7 +109,7 @@ async def run_sns(endpoint: str) -> dict[str, Any]:
         async with open_client(transport, timeout=20) as client:
             result = await client.call_tool("echo", {"text": "traced"})
         out["answer"] = result.content[0].text
-        await calls_processed(o.request_queue, 1)
+        await calls_processed(out["request_queue"], 1)
         shutdown.set()
     provider.force_flush()
     out["spans"] = [_as_dict(span) for span in exporter.get_finished_spans()]
