@@ -40,8 +40,12 @@ def one(spans: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return found[0]
 
 
-def test_one_call_is_one_trace_from_client_to_server_to_tool_and_back(moto: local_aws.LocalEndpoint) -> None:
-    run = run_traced(moto, "call")
+@pytest.mark.parametrize("server", ["call", "lambda"])
+def test_one_call_is_one_trace_from_client_to_server_to_tool_and_back(
+    moto: local_aws.LocalEndpoint, server: str
+) -> None:
+    """`call`: a `serve`-style server; `lambda`: the Lambda handler fed events off the request queue."""
+    run = run_traced(moto, server)
     assert run["answer"] == "traced"
     root = one(run["spans"], "MCP send tools/call echo")
     spans = [s for s in run["spans"] if s["trace_id"] == root["trace_id"]]

@@ -3,11 +3,12 @@
 Run by `test_traces` (a tracer provider is process-wide and cannot be taken
 back, so the rest of the suite never sees one), and by hand to look at a trace::
 
-    python -m tests.tracing.traced_call ENDPOINT_URL call|malformed|sns [--tree]
+    python -m tests.tracing.traced_call ENDPOINT_URL call|malformed|sns|lambda [--tree]
 
 ``call``: one `connect`-style SDK client call through a server over SQS.
 ``malformed``: a raw request whose trace context is garbage, then a real call.
 ``sns``: the call over sns+sqs with SNS envelopes.
+``lambda``: the call served by the Lambda handler (`asyncmcp_cli.serverless`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import uuid
 from typing import Any
 
 import anyio
-from mcp.server.mcpserver import MCPServer
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -30,22 +30,12 @@ from asyncmcp_cli.server import serve
 from asyncmcp_cli.sns_topics import topic_name_of
 from asyncmcp_cli.sqs_queues import queue_name_of
 from asyncmcp_cli.transports.sqs import SqsTransport
+from tests.tracing.traced_app import app
 
 exporter = InMemorySpanExporter()
 provider = TracerProvider()
 provider.add_span_processor(SimpleSpanProcessor(exporter))
 trace.set_tracer_provider(provider)
-tool_tracer = trace.get_tracer("the-tool")
-
-app = MCPServer("traced")
-
-
-@app.tool()
-def echo(text: str) -> str:
-    with tool_tracer.start_as_current_span("tool work"):
-        return text
-
-
 MALFORMED_TRACEPARENT = "00-" + "z" * 32 + "-00f067aa0ba902b7-01"
 
 
@@ -66,6 +56,8 @@ async def calls_processed(queue: str, count: int) -> None:
 async def run(endpoint: str, mode: str) -> dict[str, Any]:
     if mode == "sns":
         return await run_sns(endpoint)
+    if mode == "lambda":
+        return await run_lambda(endpoint)
     prefix = f"asyncmcp-tr{uuid.uuid4().hex[:8]}-"
     settings = aws.AwsSettings(endpoint_url=endpoint, region=aws.DEFAULT_REGION)
     urls = local_aws.create_queues(settings, (prefix + "requests", prefix + "replies"))
@@ -114,6 +106,46 @@ async def run_sns(endpoint: str) -> dict[str, Any]:
     provider.force_flush()
     out["spans"] = [_as_dict(span) for span in exporter.get_finished_spans()]
     return out
+
+
+async def run_lambda(endpoint: str) -> dict[str, Any]:
+    """The same call, served by the Lambda handler from events built off the request queue."""
+    import os
+
+    from tests.serverless.event_source import invoke, receive_event
+
+    prefix = f"asyncmcp-tl{uuid.uuid4().hex[:8]}-"
+    settings = aws.AwsSettings(endpoint_url=endpoint, region=aws.DEFAULT_REGION)
+    urls = local_aws.create_queues(settings, (prefix + "requests", prefix + "replies"))
+    os.environ["ASYNCMCP_APP"] = "tests.tracing.traced_app:app"
+    os.environ["ASYNCMCP_TRANSPORT"] = f"sqs://?endpoint_url={endpoint}&allow_reply={prefix}*"
+    queues = _QueuesView(settings)
+    transport = SqsTransport(endpoint_url=endpoint, request_queue=prefix + "requests", reply_queue=prefix + "replies")
+
+    async def event_source_mapping() -> None:
+        while True:
+            event = await anyio.to_thread.run_sync(lambda: receive_event(queues, urls[prefix + "requests"]))  # type: ignore[arg-type]
+            if event["Records"]:
+                await invoke(queues, urls[prefix + "requests"], event)  # type: ignore[arg-type]
+
+    out: dict[str, Any] = {"request_queue": prefix + "requests", "reply_queue": prefix + "replies"}
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(event_source_mapping)
+        async with open_client(transport, timeout=30) as client:
+            result = await client.call_tool("echo", {"text": "traced"})
+        out["answer"] = result.content[0].text
+        await calls_processed(prefix + "requests", 1)
+        tg.cancel_scope.cancel()
+    provider.force_flush()
+    out["spans"] = [_as_dict(span) for span in exporter.get_finished_spans()]
+    return out
+
+
+class _QueuesView:
+    """The part of the tests' `Queues` that `event_source` uses."""
+
+    def __init__(self, settings: aws.AwsSettings) -> None:
+        self.sqs = aws.client("sqs", settings)
 
 
 async def _malformed_request(settings: aws.AwsSettings, request_url: str, reply_url: str) -> str:
