@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from asyncmcp_cli import codec, local_aws
+from tests.tracing.traced_app import ATTRIBUTE_ONLY, META_ONLY
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -83,16 +84,26 @@ def test_one_call_is_one_trace_from_client_to_server_to_tool_and_back(
     assert process["attributes"]["asyncmcp.outcome"] == "ack"
 
 
-def test_malformed_trace_context_from_a_message_is_ignored(moto: local_aws.LocalEndpoint) -> None:
+def test_trace_context_from_a_message_is_read_from_either_carrier_and_ignored_when_malformed(
+    moto: local_aws.LocalEndpoint,
+) -> None:
     run = run_traced(moto, "malformed")
-    answer = codec.decode(run["raw_answer"])
-    assert answer.result["content"][0]["text"] == "despite garbage"
-    processes = [s for s in run["spans"] if s["name"] == f"process {run['request_queue']}"]
-    raw = next(s for s in processes if s["attributes"].get("jsonrpc.request.id") == "raw-1")
-    assert raw["parent_id"] is None and raw["links"] == []  # a trace of its own, not the garbage one
-    assert raw["trace_id"] != "z" * 32
-    assert {s["trace_id"] for s in run["spans"] if s["parent_id"] == raw["span_id"]} == {raw["trace_id"]}
-    # and the well-formed call after it is traced end to end as usual
+    answers = {a.id: a.result["content"][0]["text"] for a in map(codec.decode, run["raw_answers"])}
+    assert answers == {"raw-1": "answer raw-1", "raw-2": "answer raw-2", "raw-3": "answer raw-3"}
+    processes = {
+        s["attributes"].get("jsonrpc.request.id"): s
+        for s in run["spans"]
+        if s["name"] == f"process {run['request_queue']}"
+    }
+
+    garbage = processes["raw-1"]
+    assert garbage["parent_id"] is None and garbage["links"] == []  # a trace of its own, not the garbage one
+    assert garbage["trace_id"] != "z" * 32
+    assert {s["trace_id"] for s in run["spans"] if s["parent_id"] == garbage["span_id"]} == {garbage["trace_id"]}
+    assert (processes["raw-2"]["trace_id"], processes["raw-2"]["parent_id"]) == ATTRIBUTE_ONLY
+    assert (processes["raw-3"]["trace_id"], processes["raw-3"]["parent_id"]) == META_ONLY
+
+    # and the well-formed call after them is traced end to end as usual
     root = one(run["spans"], "MCP send tools/call echo")
     assert sorted(s["name"] for s in run["spans"] if s["trace_id"] == root["trace_id"]) == sorted(
         [

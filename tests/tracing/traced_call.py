@@ -6,7 +6,7 @@ back, so the rest of the suite never sees one), and by hand to look at a trace::
     python -m tests.tracing.traced_call ENDPOINT_URL call|malformed|sns|lambda [--tree]
 
 ``call``: one `connect`-style SDK client call through a server over SQS.
-``malformed``: a raw request whose trace context is garbage, then a real call.
+``malformed``: foreign requests with garbage, attribute-only and _meta-only trace context, then a call.
 ``sns``: the call over sns+sqs with SNS envelopes.
 ``lambda``: the call served by the Lambda handler (`asyncmcp_cli.serverless`).
 """
@@ -30,7 +30,7 @@ from asyncmcp_cli.server import serve
 from asyncmcp_cli.sns_topics import topic_name_of
 from asyncmcp_cli.sqs_queues import queue_name_of
 from asyncmcp_cli.transports.sqs import SqsTransport
-from tests.tracing.traced_app import app
+from tests.tracing.traced_app import ATTRIBUTE_ONLY, META_ONLY, app
 
 exporter = InMemorySpanExporter()
 provider = TracerProvider()
@@ -73,12 +73,12 @@ async def run(endpoint: str, mode: str) -> dict[str, Any]:
         tg.start_soon(lambda: serve(app._lowlevel_server, transport, shutdown=shutdown, on_ready=ready.set))
         await ready.wait()
         if mode == "malformed":
-            out["raw_answer"] = await _malformed_request(settings, urls[prefix + "requests"], urls[prefix + "replies"])
+            out["raw_answers"] = await _foreign_requests(settings, urls[prefix + "requests"], urls[prefix + "replies"])
         async with open_client(transport, timeout=20) as client:
             result = await client.call_tool("echo", {"text": "traced"})
         out["answer"] = result.content[0].text
         # the server's process span ends once the request is settled, just after the reply was sent
-        await calls_processed(prefix + "requests", 2 if mode == "malformed" else 1)
+        await calls_processed(prefix + "requests", 4 if mode == "malformed" else 1)
         shutdown.set()
     provider.force_flush()
     out["spans"] = [_as_dict(span) for span in exporter.get_finished_spans()]
@@ -148,29 +148,39 @@ class _QueuesView:
         self.sqs = aws.client("sqs", settings)
 
 
-async def _malformed_request(settings: aws.AwsSettings, request_url: str, reply_url: str) -> str:
-    """A foreign client's request with a garbage traceparent attribute and a non-string one in _meta."""
+async def _foreign_requests(settings: aws.AwsSettings, request_url: str, reply_url: str) -> list[str]:
+    """Requests of a foreign client, one after another; their answers' bodies.
+
+    raw-1 carries garbage trace context (a malformed attribute, non-string values in _meta),
+    raw-2 a valid traceparent only as an attribute, raw-3 one only in _meta.
+    """
+    garbage = {"traceparent": 12345, "tracestate": ["not", "a", "string"]}
+    attribute_only = "00-{}-{}-01".format(*ATTRIBUTE_ONLY)
+    meta_only = {"traceparent": "00-{}-{}-01".format(*META_ONLY)}
+    return [
+        await _foreign_request(settings, request_url, reply_url, "raw-1", garbage, MALFORMED_TRACEPARENT),
+        await _foreign_request(settings, request_url, reply_url, "raw-2", {}, attribute_only),
+        await _foreign_request(settings, request_url, reply_url, "raw-3", meta_only, None),
+    ]
+
+
+async def _foreign_request(
+    settings: aws.AwsSettings, request_url: str, reply_url: str, rid: str, meta: dict[str, Any], traceparent: str | None
+) -> str:
     sqs = aws.client("sqs", settings)
+    envelope = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
     body = {
         "jsonrpc": "2.0",
-        "id": "raw-1",
+        "id": rid,
         "method": "tools/call",
-        "params": {
-            "name": "echo",
-            "arguments": {"text": "despite garbage"},
-            "_meta": {
-                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                "io.modelcontextprotocol/clientCapabilities": {},
-                "traceparent": 12345,
-                "tracestate": ["not", "a", "string"],
-            },
-        },
+        "params": {"name": "echo", "arguments": {"text": f"answer {rid}"}, "_meta": envelope | meta},
     }
-    attributes = {
-        codec.CLIENT_ID: "raw-client",
-        codec.REPLY_TO: reply_url,
-        "traceparent": MALFORMED_TRACEPARENT,
-    }
+    attributes = {codec.CLIENT_ID: "raw-client", codec.REPLY_TO: reply_url}
+    if traceparent is not None:
+        attributes["traceparent"] = traceparent
     await aws.call(
         sqs.send_message,
         QueueUrl=request_url,
