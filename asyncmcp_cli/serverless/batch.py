@@ -12,7 +12,7 @@ visibility timeout.
   bounds how often.
 - ``dead_letter`` (poison: undecodable, refused routing, a claim check that
   is not followed, a request that keeps failing): copied to the dead-letter
-  queue (the source queue's redrive target, else ``dead_letter_queue``), then
+  queue (``dead_letter_queue`` when set, else the source queue's redrive target), then
   success, so a record that can never succeed is not retried for ever. If the
   copy fails the record is reported as failed and the redrive policy takes it.
 
