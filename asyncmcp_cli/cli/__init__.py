@@ -31,6 +31,9 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """Run MCP servers and clients over asynchronous channels: SQS, SNS+SQS, webhooks."""
+    from asyncmcp_cli import tracing  # light: the SDK is imported only if OTEL_* variables ask for traces
+
+    tracing.configure_from_environment()
 
 
 serve.register(app)

@@ -32,7 +32,7 @@ import mcp_types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import ServerMessageMetadata, SessionMessage
 
-from asyncmcp_cli import codec
+from asyncmcp_cli import codec, tracing
 from asyncmcp_cli.observability import recorder
 from asyncmcp_cli.results import ResultStore
 from asyncmcp_cli.transports.base import Connection
@@ -167,7 +167,8 @@ class SessionHub:
                 "bad message from client %s: %s", routing.client_id, message, extra={"client_id": routing.client_id}
             )
             rid = codec.sniff_request_id(inbound.raw_body)
-            error = codec.error_reply(rid, types.PARSE_ERROR, f"asyncmcp: {message}")
+            code = getattr(message, "jsonrpc_code", types.PARSE_ERROR)  # a refusal may name its own code
+            error = codec.error_reply(rid, code, f"asyncmcp: {message}")
             self._in_background(self._answer_and_dead_letter, inbound, error)
             return
 
@@ -216,7 +217,8 @@ class SessionHub:
     async def _answer_and_dead_letter(self, inbound: Inbound, error: types.JSONRPCMessage) -> None:
         routing = inbound.routing
         assert routing.reply_to is not None and routing.client_id is not None
-        sent = await self._replies.send(routing.reply_to, routing.client_id, error, reply_ttl=routing.reply_ttl)
+        with tracing.attached(inbound.trace):
+            sent = await self._replies.send(routing.reply_to, routing.client_id, error, reply_ttl=routing.reply_ttl)
         if sent is Sent.SENT:
             _answered(inbound, error)
         await settle(inbound.dead_letter)
@@ -317,7 +319,8 @@ class SessionHub:
         """
         routing = inbound.routing
         assert routing.reply_to is not None and routing.client_id is not None
-        sent = await self._replies.send(routing.reply_to, routing.client_id, response, reply_ttl=routing.reply_ttl)
+        with tracing.attached(inbound.trace):
+            sent = await self._replies.send(routing.reply_to, routing.client_id, response, reply_ttl=routing.reply_ttl)
         if sent is Sent.SENT:
             _answered(inbound, response)
             await settle(inbound.ack)
@@ -377,7 +380,8 @@ class SessionHub:
         inbounds = client.in_flight.get(codec.request_id_of(message), [])  # type: ignore[arg-type]
         await self._remember(inbounds, message)
         reply_ttl = inbounds[0].routing.reply_ttl if inbounds else client.reply_ttl
-        sent = await self._replies.send(client.reply_to, client.client_id, message, extra, reply_ttl=reply_ttl)
+        with tracing.attached(inbounds[0].trace if inbounds else None):
+            sent = await self._replies.send(client.reply_to, client.client_id, message, extra, reply_ttl=reply_ttl)
         client.last_active = time.monotonic()
         inbounds = client.in_flight.pop(codec.request_id_of(message), [])  # type: ignore[arg-type]
         if sent is Sent.SENT and inbounds:

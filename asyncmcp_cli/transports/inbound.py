@@ -17,6 +17,7 @@ import mcp_types as types
 
 from asyncmcp_cli import codec
 from asyncmcp_cli.observability import recorder
+from asyncmcp_cli.tracing import Processing
 from asyncmcp_cli.types import Ack
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class Inbound:
     """Who put the message on the channel, where the channel says (SQS SenderId); None if unknown."""
     received_at: float = field(default_factory=time.monotonic)
     """When this process took it (monotonic clock), for the call duration."""
+    trace: Processing | None = None
+    """Its trace span while it is processed, if tracing is on; replies to it are sent inside it."""
 
     @property
     def method(self) -> str | None:

@@ -28,7 +28,7 @@ import mcp_types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import SessionMessage
 
-from asyncmcp_cli import codec, not_sent, reply_expiry
+from asyncmcp_cli import codec, not_sent, reply_expiry, tracing
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
 from asyncmcp_cli.payloads import (
     CLAIM_CHECK,
@@ -40,15 +40,15 @@ from asyncmcp_cli.payloads import (
     Cleanup,
     nothing,
 )
-from asyncmcp_cli.sqs_queues import MAX_BATCH, Received, SqsQueues
+from asyncmcp_cli.sqs_queues import MAX_BATCH, Received, SqsQueues, queue_name_of
 from asyncmcp_cli.transports import ordering, reply_demux
 from asyncmcp_cli.transports.queue_listener import Unwrap, plain
 from asyncmcp_cli.types import TransportStreams
 
 logger = logging.getLogger(__name__)
 
-SendRequest = Callable[[str, dict[str, str]], Awaitable[None]]
-"""send(body, attributes): put one client message on the server's request channel."""
+SendRequest = Callable[[str, dict[str, str]], Awaitable["str | None"]]
+"""send(body, attributes): put one client message on the server's request channel; returns its message id."""
 
 SEND_RETRY_SECONDS = 60.0
 """How long a client keeps retrying a send while the endpoint is unreachable or failing (HTTP 5xx).
@@ -83,8 +83,12 @@ async def queue_client_streams(
     reply_ttl: float = reply_expiry.DEFAULT_LIVE_TTL,
     unwrap: Unwrap = plain,
     claims: ClaimCheck | None = None,
+    trace_as: tracing.Destination | None = None,
 ) -> AsyncIterator[TransportStreams]:
-    """The SDK's stream pair for one client over a request channel and a reply queue."""
+    """The SDK's stream pair for one client over a request channel and a reply queue.
+
+    `trace_as` names the request channel in trace spans (`asyncmcp_cli.tracing`).
+    """
     read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
     write_stream, write_reader = anyio.create_memory_object_stream[SessionMessage](0)
     waiting: set[types.RequestId] = set()
@@ -96,12 +100,15 @@ async def queue_client_streams(
     }
     claim_checks = claims or ClaimCheck()  # without a bucket, every claim check is refused
     bound_to = Binding(TO_CLIENT, client_id, reply_address)
+    reply_destination = tracing.Destination(tracing.SQS, queue_name_of(reply_url))
 
     async def send_one(message: types.JSONRPCMessage) -> None:
         rid = codec.request_id_of(message) if codec.is_request(message) else None
         extra = {codec.METHOD: method} if (method := codec.method_of(message)) else {}
         try:
-            await _send_with_retry(send, codec.encode(message), attributes | extra)
+            with tracing.sending(trace_as, message) as hop:
+                sent = await _send_with_retry(send, codec.encode(hop.message), attributes | extra | hop.attributes)
+                hop.sent(sent)
         except AsyncMCPError as exc:
             # The caller hears of it through the error reply; the log line is for long-lived processes.
             logger.info("could not send %s: %s", codec.method_of(message) or "message", exc)
@@ -123,7 +130,8 @@ async def queue_client_streams(
         sequence = attrs.get(ordering.SEQUENCE)
         if CLAIM_CHECK not in attrs:
             tg.start_soon(_delete, queues, reply_url, received.receipt_handle)
-            await in_order.put(sequence, body)
+            with tracing.consuming(reply_destination, attrs, received.message_id):
+                await in_order.put(sequence, body)
             return
         try:
             body, cleanup = await claim_checks.expand(body, attrs, expect=bound_to)
@@ -136,7 +144,8 @@ async def queue_client_streams(
             logger.warning("could not fetch the payload of a message for client %s (%s)", client_id, exc)
             return
         try:
-            await in_order.put(sequence, body)
+            with tracing.consuming(reply_destination, attrs, received.message_id):
+                await in_order.put(sequence, body)
         finally:
             # Consumed: settle the message and delete its object now, even if this client is closing,
             # so that neither outlives the reply.
@@ -187,14 +196,13 @@ async def queue_client_streams(
             _close_all(read_writer, read_stream, write_stream, write_reader)
 
 
-async def _send_with_retry(send: SendRequest, body: str, attributes: dict[str, str]) -> None:
-    """Send, riding out an unreachable endpoint for up to `SEND_RETRY_SECONDS` with backoff."""
+async def _send_with_retry(send: SendRequest, body: str, attributes: dict[str, str]) -> str | None:
+    """Send, riding out an unreachable endpoint for up to `SEND_RETRY_SECONDS` with backoff; the message id."""
     delay = 0.2
     deadline = time.monotonic() + SEND_RETRY_SECONDS
     while True:
         try:
-            await send(body, attributes)
-            return
+            return await send(body, attributes)
         except EndpointUnreachableError as exc:  # failing with HTTP 5xx included: both are transient
             if time.monotonic() + delay > deadline:
                 raise

@@ -23,14 +23,15 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from asyncmcp_cli import codec, long_polls
+from asyncmcp_cli import long_polls
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
 from asyncmcp_cli.observability import recorder
-from asyncmcp_cli.payloads import Binding, ClaimCheck, nothing
+from asyncmcp_cli.payloads import ClaimCheck
 from asyncmcp_cli.results import DEFAULT_TTL_SECONDS, open_result_store
 from asyncmcp_cli.sqs_queues import Received, SqsQueues
 from asyncmcp_cli.transports.base import Connection
 from asyncmcp_cli.transports.hub import Inbound, ReplySender, SessionHub
+from asyncmcp_cli.transports.intake import copy_to_dead_letters, open_message
 
 logger = logging.getLogger(__name__)
 
@@ -197,11 +198,8 @@ class QueueListener:
         deadline = time.monotonic() + self._settings.visibility_timeout
         self._tracked[received.receipt_handle] = _Tracked(received, deadline)
         body, attributes = self._unwrap(received)
-        message: codec.types.JSONRPCMessage | Exception
-        cleanup = nothing
         try:
-            body, cleanup = await self._claims.expand(body, attributes, expect=Binding.of_request(attributes))
-            message = codec.decode(body)
+            opened = await open_message(body, attributes, self._claims, received=received)
         except EndpointUnreachableError as exc:
             # Our own S3 is down, which says nothing about the message: it reappears after its
             # visibility timeout (and the queue's redrive policy bounds how often).
@@ -210,47 +208,34 @@ class QueueListener:
             )
             self._untrack(received)
             return
-        except (codec.DecodeError, AsyncMCPError) as exc:
-            message = exc
-        routing = codec.routing_from(attributes, None if isinstance(message, Exception) else message)
 
         async def ack() -> None:
             self._untrack(received)
             await self._queues.delete(self._url, received.receipt_handle, lazy=True)
-            await cleanup()
+            await opened.cleanup()
 
         async def release() -> None:
             self._untrack(received)
             await self._queues.change_visibility(self._url, received.receipt_handle, 0)
 
         async def reject() -> None:
-            await self._dead_letter(received)
+            await copy_to_dead_letters(self._queues, received, self._dead_letter_url)
             await ack()
 
         await self._hub.deliver(
             Inbound(
-                routing,
-                message,
-                ack,
-                release,
-                raw_body=body,
+                opened.routing,
+                opened.message,
+                opened.traced(ack, "ack"),
+                opened.traced(release, "release"),
+                raw_body=opened.body,
                 delivery_id=received.message_id or None,
                 receive_count=received.receive_count,
-                reject=reject,
+                reject=opened.traced(reject, "dead_letter"),
                 sender=received.sender_id if self._bind_sender else None,
+                trace=opened.trace,
             )
         )
-
-    async def _dead_letter(self, received: Received) -> None:
-        """Keep a poison message where an operator can find it: the dead-letter queue, else the log."""
-        if self._dead_letter_url is None:
-            # The hub has logged why (one line per message); that there is no dead-letter queue was said at start.
-            logger.debug("dropped poison message %s: %.200s", received.message_id, received.body)
-            return
-        attributes = dict(received.attributes) | {"asyncmcp-dead-letter-source": self._url}
-        await self._queues.send(self._dead_letter_url, received.body, attributes, check_size=False)
-        # The hub has already logged why, once per cause: one line per message would let a flood flood the log.
-        logger.debug("moved poison message %s to %s", received.message_id, self._dead_letter_url)
 
     def _untrack(self, received: Received) -> None:
         self._tracked.pop(received.receipt_handle, None)

@@ -54,7 +54,7 @@ from typing import Any
 
 import mcp_types as types
 
-from asyncmcp_cli import aws, codec, reply_expiry, sns_envelope
+from asyncmcp_cli import aws, codec, reply_expiry, sns_envelope, tracing
 from asyncmcp_cli.allowlist import AllowList
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.options import options_from, query_options
@@ -131,13 +131,14 @@ class SnsSqsTransport:
                 reply_ttl: float | None = None,
             ) -> None:
                 ttl = reply_expiry.granted_ttl(reply_ttl, o.max_reply_ttl)
-                body, attributes = await claims.shrink(
-                    codec.encode(message),
-                    reply_attributes(client_id, message, ttl=ttl) | dict(extra),
-                    bound_to=Binding(TO_CLIENT, client_id, reply_to),
-                )
-                sent_at = now_ms()
-                await topics.publish(reply_to, body, attributes, group_id=client_id)
+                with tracing.sending(tracing.Destination(tracing.SNS, topic_name_of(reply_to)), message) as hop:
+                    body, attributes = await claims.shrink(
+                        codec.encode(hop.message),
+                        reply_attributes(client_id, message, ttl=ttl) | dict(extra) | hop.attributes,
+                        bound_to=Binding(TO_CLIENT, client_id, reply_to),
+                    )
+                    sent_at = now_ms()
+                    hop.sent(await topics.publish(reply_to, body, attributes, group_id=client_id))
                 tap.copy(reply_to, body, attributes, sent_at_ms=sent_at)
 
             async with listening(
@@ -187,11 +188,12 @@ class SnsSqsTransport:
             claims = o.claims
             bound_to = Binding(TO_SERVER, client_id, reply_arn)
 
-            async def send(body: str, attributes: dict[str, str]) -> None:
+            async def send(body: str, attributes: dict[str, str]) -> str:
                 body, attributes = await claims.shrink(body, attributes, bound_to=bound_to)
                 sent_at = now_ms()
-                await topics.publish(request_arn, body, attributes, group_id=client_id)
+                message_id = await topics.publish(request_arn, body, attributes, group_id=client_id)
                 tap.copy(request_arn, body, attributes, sent_at_ms=sent_at)
+                return message_id
 
             async with queue_client_streams(
                 queues,
@@ -203,6 +205,7 @@ class SnsSqsTransport:
                 reply_ttl=o.reply_ttl,
                 unwrap=sns_envelope.unwrap,
                 claims=claims,
+                trace_as=tracing.Destination(tracing.SNS, topic_name_of(request_arn)),
             ) as streams:
                 yield streams
 

@@ -45,15 +45,16 @@ from typing import Any
 
 import mcp_types as types
 
-from asyncmcp_cli import codec, reply_expiry
+from asyncmcp_cli import codec, reply_expiry, tracing
 from asyncmcp_cli.allowlist import AllowList
 from asyncmcp_cli.options import options_from, query_options
 from asyncmcp_cli.payloads import TO_CLIENT, TO_SERVER, Binding
-from asyncmcp_cli.sqs_queues import SqsQueues
-from asyncmcp_cli.tap import now_ms, tapping
+from asyncmcp_cli.sqs_queues import SqsQueues, queue_name_of
+from asyncmcp_cli.tap import Tap, now_ms, tapping
 from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
 from asyncmcp_cli.transports.queue_listener import QueueListener, listening
 from asyncmcp_cli.transports.queue_options import QueueTransportOptions, reply_attributes
+from asyncmcp_cli.transports.replies import ReplySender
 from asyncmcp_cli.types import TransportStreams
 
 DEFAULT_REQUEST_QUEUE = "asyncmcp-requests"
@@ -98,25 +99,7 @@ class SqsTransport:
             request_url = await queues.url_for(o.request_queue)
             allow = AllowList.of(o.allow_reply, home=request_url)
             claims = o.claims
-
-            async def send_reply(
-                reply_to: str,
-                client_id: str,
-                message: types.JSONRPCMessage,
-                extra: Mapping[str, str],
-                *,
-                reply_ttl: float | None = None,
-            ) -> None:
-                url = await queues.url_for(reply_to)
-                ttl = reply_expiry.granted_ttl(reply_ttl, o.max_reply_ttl)
-                body, attributes = await claims.shrink(
-                    codec.encode(message),
-                    reply_attributes(client_id, message, ttl=ttl) | dict(extra),
-                    bound_to=Binding(TO_CLIENT, client_id, reply_to),
-                )
-                sent_at = now_ms()
-                await queues.send(url, body, attributes)
-                tap.copy(url, body, attributes, sent_at_ms=sent_at)
+            send_reply = reply_sender(queues, o, tap)
 
             async with listening(
                 queues, request_url, send_reply, admits=allow.admits, settings=o.poll_settings, claims=claims
@@ -135,11 +118,12 @@ class SqsTransport:
             client_id = client_id or new_client_id()
             bound_to = Binding(TO_SERVER, client_id, reply_url)
 
-            async def send(body: str, attributes: dict[str, str]) -> None:
+            async def send(body: str, attributes: dict[str, str]) -> str:
                 body, attributes = await claims.shrink(body, attributes, bound_to=bound_to)
                 sent_at = now_ms()
-                await queues.send(request_url, body, attributes)
+                message_id = await queues.send(request_url, body, attributes)
                 tap.copy(request_url, body, attributes, sent_at_ms=sent_at)
+                return message_id
 
             async with queue_client_streams(
                 queues,
@@ -150,5 +134,33 @@ class SqsTransport:
                 wait_seconds=o.wait_seconds,
                 reply_ttl=o.reply_ttl,
                 claims=claims,
+                trace_as=tracing.Destination(tracing.SQS, queue_name_of(request_url)),
             ) as streams:
                 yield streams
+
+
+def reply_sender(queues: SqsQueues, options: QueueTransportOptions, tap: Tap) -> ReplySender:
+    """The server's sender of messages to a client's reply queue: claim-checked, expiry-stamped, tapped."""
+    claims = options.claims
+
+    async def send_reply(
+        reply_to: str,
+        client_id: str,
+        message: types.JSONRPCMessage,
+        extra: Mapping[str, str],
+        *,
+        reply_ttl: float | None = None,
+    ) -> None:
+        url = await queues.url_for(reply_to)
+        ttl = reply_expiry.granted_ttl(reply_ttl, options.max_reply_ttl)
+        with tracing.sending(tracing.Destination(tracing.SQS, queue_name_of(url)), message) as hop:
+            body, attributes = await claims.shrink(
+                codec.encode(hop.message),
+                reply_attributes(client_id, message, ttl=ttl) | dict(extra) | hop.attributes,
+                bound_to=Binding(TO_CLIENT, client_id, reply_to),
+            )
+            sent_at = now_ms()
+            hop.sent(await queues.send(url, body, attributes))
+        tap.copy(url, body, attributes, sent_at_ms=sent_at)
+
+    return send_reply
