@@ -1,4 +1,8 @@
-"""What the commands share: options, error handling, output, logging."""
+"""What the commands share: options, error handling, output, logging.
+
+Every command module imports this one, so it imports nothing heavy at load
+(anyio, Rich's logging, the SDK): help and completion go through it.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,10 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Annotated, Any, TypeVar
 
-import anyio
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 
-from asyncmcp_cli import errors, safe_text
-from asyncmcp_cli._groups import single_errors
+from asyncmcp_cli import errors
 
 T = TypeVar("T")
 
@@ -66,13 +67,18 @@ def exit_code_for(exc: BaseException) -> ExitCode:
 
 def fail(message: str, code: ExitCode) -> typer.Exit:
     """One line on stderr and the exit to raise. `message` may quote what a server or a message said."""
+    from asyncmcp_cli import safe_text
+
     err_console.print(f"[bold red]error:[/] {safe_text.markup(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(int(code))
 
 
 def run(main: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine for a command, turning our errors into one line and an exit code."""
+    import anyio
     from mcp.shared.exceptions import MCPError
+
+    from asyncmcp_cli._groups import single_errors
 
     try:
         with single_errors():
@@ -117,12 +123,15 @@ def seconds_or_zero(value: float | None) -> float | None:
     return _seconds(value, zero_ok=True)
 
 
-def valid_endpoint_url(value: str | None) -> str | None:
-    """A Typer callback: an AWS endpoint must be an http(s) URL (checked before anything starts)."""
+def valid_endpoint_url(ctx: typer.Context, value: str | None) -> str | None:
+    """A Typer callback: an AWS endpoint must be an http(s) URL (checked before anything starts).
+
+    Not while completing a word: that would load boto3 (through `aws`) on every Tab.
+    """
+    if not value or ctx.resilient_parsing:
+        return value
     from asyncmcp_cli.aws import check_endpoint_url
 
-    if not value:
-        return value
     try:
         return check_endpoint_url(value)
     except errors.ConfigurationError as exc:
@@ -136,6 +145,10 @@ def setup_logging(level: str) -> None:
     happens in the formatter, so every log call is covered, not only the ones
     that remembered to.
     """
+    from rich.logging import RichHandler
+
+    from asyncmcp_cli import safe_text
+
     handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
     handler.setFormatter(safe_text.EscapingFormatter("%(message)s", datefmt="[%X]"))
     if level.upper() != "DEBUG":

@@ -20,6 +20,7 @@ from asyncmcp_cli.cli._common import (
 )
 from asyncmcp_cli.cli.connect.app import connect_app
 from asyncmcp_cli.cli.connect.options import ClientOptions, with_client_options
+from asyncmcp_cli.cli.connect.words import check_words
 
 if TYPE_CHECKING:  # the SDK and Rich load only when a command runs, so `--help` stays quick
     from mcp import Client
@@ -83,18 +84,6 @@ def run_with_client(client: ClientOptions, body: Body[T]) -> T:
         raise fail(
             f"the server's answer does not fit the protocol: {exc.errors()[0]['msg']}", ExitCode.PROTOCOL
         ) from None
-
-
-def check_words(pairs: list[str] | None, args_json: str | None) -> None:
-    """Refuse malformed KEY=VALUE words and --args-json before connecting: no round trip for a typo."""
-    from asyncmcp_cli.arguments import parse_json_object, split_pairs
-    from asyncmcp_cli.errors import UsageError
-
-    try:
-        split_pairs(pairs or [])
-        parse_json_object(args_json)
-    except UsageError as exc:
-        raise fail(str(exc), ExitCode.USAGE) from None
 
 
 def _print_listing(client: ClientOptions, kind: str, what: str, *, json_output: bool) -> None:
