@@ -62,8 +62,8 @@ def run_with_client(client: ClientOptions, body: Body[T]) -> T:
     """
     from pydantic import ValidationError
 
-    from asyncmcp_cli.catalog import Catalog
     from asyncmcp_cli.cli.connect.activity import Activity
+    from asyncmcp_cli.cli.connect.cached_call import RememberingCatalog, listing_cache_for
     from asyncmcp_cli.cli.connect.interrupt import Interrupted, interruptible
     from asyncmcp_cli.targets import open_target
 
@@ -72,9 +72,11 @@ def run_with_client(client: ClientOptions, body: Body[T]) -> T:
 
     async def main() -> T:
         target = client.target()
+        listings = listing_cache_for(target.describe())  # tool listings kept between runs, per server
         await client.check_first_contact(target)
-        async with open_target(target, **client.client_kwargs(), **activity.client_callbacks()) as mcp:
-            return await interruptible(lambda: body(mcp, Catalog(mcp), activity))
+        options = client.client_kwargs() | activity.client_callbacks() | {"cache": listings.config()}
+        async with open_target(target, **options) as mcp:
+            return await interruptible(lambda: body(mcp, RememberingCatalog(mcp, listings), activity))
 
     try:
         return run(main)
@@ -90,8 +92,8 @@ def _print_listing(client: ClientOptions, kind: str, what: str, *, json_output: 
     """Fetch one of the server's listings (tools, resources, templates, prompts) and print it."""
 
     async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
-        with activity.running(f"listing {what}"):
-            return await getattr(catalog, kind)()
+        with activity.running(f"listing {what}"):  # from the server, never the cache (which it refreshes)
+            return await getattr(catalog, kind)(refresh=True)
 
     items = run_with_client(client, body)
     from asyncmcp_cli.cli.connect import render
@@ -124,6 +126,7 @@ def show_schema(
 
     async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
         with activity.running("listing tools"):
+            await catalog.tools(refresh=True)  # from the server, never the cache (which it refreshes)
             return await catalog.tool(name)
 
     tool = run_with_client(client, body)
@@ -179,17 +182,20 @@ def call_tool(
     from asyncmcp_cli.arguments import build_arguments
 
     check_words(arguments, args_json)
+    notes: list[str] = []
 
     async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
         if no_validate:
-            prepared = build_arguments(arguments or [], args_json=args_json)
-        else:
-            with activity.running("listing tools"):
-                prepared = await catalog.tool_arguments(name, arguments or [], args_json)
-        with activity.running(f"calling {name}"):
-            return await mcp.call_tool(name, prepared, progress_callback=activity.progress)
+            with activity.running(f"calling {name}"):
+                prepared = build_arguments(arguments or [], args_json=args_json)
+                return await mcp.call_tool(name, prepared, progress_callback=activity.progress)
+        from asyncmcp_cli.cli.connect.cached_call import call_tool
+
+        return await call_tool(mcp, catalog, activity, name, arguments or [], args_json, notes)  # type: ignore[arg-type]
 
     result = run_with_client(client, body)
+    for note in notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     from asyncmcp_cli.cli.connect import render
 
     if json_output:
