@@ -21,6 +21,8 @@ import typer
 from rich.console import Console
 
 from asyncmcp_cli import errors
+from asyncmcp_cli.cli import completers
+from asyncmcp_cli.transports.names import BUILTIN as BUILTIN_TRANSPORTS
 
 T = TypeVar("T")
 
@@ -259,8 +261,10 @@ _TRANSPORT_PARAMETERS = [
                 "--transport",
                 "-t",
                 envvar="ASYNCMCP_TRANSPORT",
-                help="Transport name (sqs, memory) or URL (sqs://QUEUE?reply_queue=...).",
+                help=f"Transport name ({', '.join(BUILTIN_TRANSPORTS)}, or one a package installs) or URL "
+                "(sqs://QUEUE?reply_queue=...).",
                 rich_help_panel="Transport",
+                autocompletion=completers.transports,
             ),
         ],
     ),
@@ -373,6 +377,7 @@ _TRANSPORT_PARAMETERS = [
             typer.Option(
                 "--profile",
                 envvar="ASYNCMCP_PROFILE",
+                autocompletion=completers.profiles,
                 help="Profile written by `asyncmcp provision` to fill in unset transport options "
                 "(flags and environment win). [default: the last one provisioned, if any]",
                 rich_help_panel="Transport",

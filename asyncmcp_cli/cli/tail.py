@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from asyncmcp_cli import safe_text
+from asyncmcp_cli.cli import completers
 from asyncmcp_cli.cli._common import (
     DEFAULT_CONNECT_TIMEOUT,
     ConnectTimeout,
@@ -133,7 +134,12 @@ def tail(
     ] = None,
     profile: Annotated[
         str | None,
-        typer.Option("--profile", envvar="ASYNCMCP_PROFILE", help="Profile to read roles and endpoint from."),
+        typer.Option(
+            "--profile",
+            envvar="ASYNCMCP_PROFILE",
+            autocompletion=completers.profiles,
+            help="Profile to read roles and endpoint from.",
+        ),
     ] = None,
     endpoint_url: Annotated[
         str | None,

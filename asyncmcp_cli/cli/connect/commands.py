@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from asyncmcp_cli.cli import completers
 from asyncmcp_cli.cli._common import (
     ExitCode,
     JsonFlag,
@@ -117,7 +118,7 @@ def list_tools(*, json_output: JsonFlag = False, client: ClientOptions) -> None:
 @with_transport_options
 @with_client_options
 def show_schema(
-    name: Annotated[str, typer.Argument(help="The tool to describe.")],
+    name: Annotated[str, typer.Argument(help="The tool to describe.", autocompletion=completers.tools)],
     *,
     json_output: JsonFlag = False,
     client: ClientOptions,
@@ -142,7 +143,7 @@ def show_schema(
 @with_transport_options
 @with_client_options
 def call_tool(
-    name: Annotated[str, typer.Argument(help="The tool to call.")],
+    name: Annotated[str, typer.Argument(help="The tool to call.", autocompletion=completers.tools)],
     arguments: Pairs = None,
     *,
     args_json: ArgsJson = None,
