@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from asyncmcp_cli import __version__
-from asyncmcp_cli.cli.lazy import LazyGroup, defer_coercion
+from asyncmcp_cli.cli.lazy import HELP_OPTION_NAMES, LazyGroup, defer_coercion
 
 defer_coercion()
 
@@ -20,7 +20,7 @@ app = typer.Typer(
     help="Run MCP servers and clients over asynchronous channels: SQS, SNS+SQS, webhooks.",
     no_args_is_help=True,
     rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP_OPTION_NAMES},
     pretty_exceptions_enable=False,
     add_completion=False,  # declared below, as flags that default to False: Typer's load pydantic on every run
 )

@@ -27,6 +27,8 @@ import typer
 import typer.main
 from typer.core import TyperCommand, TyperGroup
 
+HELP_OPTION_NAMES = ["-h", "--help"]
+
 
 class Entry(NamedTuple):
     module: str
@@ -98,17 +100,19 @@ def defer_coercion() -> None:
 class LazyGroup(TyperGroup):
     """A Typer group whose commands are imported and built on first use (see the module docstring)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._built: dict[str, Any] = {}
+        self._listing = False
+        _untyped_flags(self.params)
+
     def get_help_option(self, ctx: Any) -> Any:
         """Click's help flag, defaulting to False rather than None: a bool needs no converter (see above)."""
         option = super().get_help_option(ctx)
         if option is not None and option.default is None:
             option.default = False
+        _untyped_flags([option])
         return option
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._built: dict[str, Any] = {}
-        self._listing = False
 
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS)
@@ -126,7 +130,9 @@ class LazyGroup(TyperGroup):
             module = importlib.import_module(f"asyncmcp_cli.cli.{COMMANDS[name].module}")
             holder = typer.Typer(rich_markup_mode="rich")
             module.register(holder)
-            self._built[name] = typer.main.get_group(holder).commands[name]
+            command = typer.main.get_group(holder).commands[name]
+            _polish_help(command)
+            self._built[name] = command
         return self._built[name]
 
     def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
@@ -158,3 +164,19 @@ class LazyGroup(TyperGroup):
             yield
         finally:
             self._listing = False
+
+
+def _polish_help(command: Any) -> None:
+    """Help without a ``<bool>`` type beside every flag (a flag takes no value), here and in every subcommand."""
+    from typer._click import Context
+
+    _untyped_flags(command.params)
+    _untyped_flags([command.get_help_option(Context(command, help_option_names=HELP_OPTION_NAMES))])
+    for sub in getattr(command, "commands", {}).values():
+        _polish_help(sub)
+
+
+def _untyped_flags(params: list[Any]) -> None:
+    for param in params:
+        if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""  # Typer shows a parameter's metavar, when set, instead of its type

@@ -35,7 +35,7 @@ def serve(
     app_ref: Annotated[
         str | None,
         typer.Argument(
-            metavar="[APP]",
+            metavar="APP",
             help="The server to run: 'module:attr' or 'file.py:attr' naming an MCPServer or low-level Server. "
             "Without it, the built-in demo server (echo, add, sleep, fail).",
         ),

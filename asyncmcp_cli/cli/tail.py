@@ -61,7 +61,7 @@ def tail(
     queues: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[QUEUE]...",
+            metavar="QUEUE",
             help="Queues to watch: a role from the profile (requests, replies, dlq, sns-requests, ...), "
             "a queue name, or a URL. [default: requests; with --pair, requests and replies]",
             autocompletion=_complete_roles,

@@ -6,9 +6,7 @@ import typer
 
 from asyncmcp_cli.cli._common import EXIT_CODES_HELP
 
-EXIT_CODES = (
-    EXIT_CODES_HELP.rstrip(".") + " · 7 not answered yet (collect) · 8 expired (collect) · 130 cancelled with Ctrl-C."
-)
+EXIT_CODES = EXIT_CODES_HELP.rstrip(".") + " · 130 cancelled with Ctrl-C."
 
 HELP = (
     "An MCP client over any transport, and against ordinary MCP servers (--stdio COMMAND, or an http(s) URL "

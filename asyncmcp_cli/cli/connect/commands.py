@@ -36,7 +36,7 @@ Body = Callable[["Client", "Catalog", "Activity"], Awaitable[T]]
 Pairs = Annotated[
     list[str] | None,
     typer.Argument(
-        metavar="[KEY=VALUE]...",
+        metavar="KEY=VALUE",
         help="Arguments. Values are converted to the types the tool's input schema declares "
         "(count=3, flag=yes, tags=a,b or tags=a tags=b, point='{\"x\": 1}').",
         show_default=False,
@@ -265,7 +265,7 @@ def get_prompt(
     name: Annotated[str, typer.Argument(help="The prompt to get.")],
     arguments: Annotated[
         list[str] | None,
-        typer.Argument(metavar="[KEY=VALUE]...", help="Prompt arguments (text).", show_default=False),
+        typer.Argument(metavar="KEY=VALUE", help="Prompt arguments (text).", show_default=False),
     ] = None,
     *,
     no_validate: Annotated[

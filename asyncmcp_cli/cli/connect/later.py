@@ -93,7 +93,7 @@ def collect_reply(
     receipt_text: Annotated[
         str | None,
         typer.Argument(
-            metavar="[RECEIPT]",
+            metavar="RECEIPT",
             help="The receipt `call --no-wait` printed (compact or JSON); '-' reads it from stdin.",
             show_default=False,
         ),
