@@ -1,20 +1,33 @@
-# Two commands for a fresh machine: `make demo` and `make test`. Both install what they need.
+# Two commands for a fresh machine: `make demo` and `make test`. Both install what they need:
+# `make demo` asyncmcp and its runtime dependencies only, `make test` the dev tools as well.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+PIP    := $(BIN)/python -m pip install --progress-bar on --disable-pip-version-check
 
-.PHONY: install demo test lint format bench completions peers clean
+.PHONY: install install-runtime demo test lint format bench completions peers clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
+	@echo "==> creating the virtualenv $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+
+$(RUNTIME_STAMP): pyproject.toml | $(VENV)/bin/python
+	@echo "==> installing asyncmcp and its runtime dependencies into $(VENV) (no dev tools; a minute or two the first time)"
+	$(PIP) -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	@echo "==> installing asyncmcp with the dev tools (pytest, ruff, ...) into $(VENV) (a few minutes the first time)"
+	$(PIP) -e ".[dev]"
+	touch $(STAMP) $(RUNTIME_STAMP)
 
 install: $(STAMP)
 
-demo: install  ## local AWS endpoint + demo server over SQS + one tool call
+install-runtime: $(RUNTIME_STAMP)
+
+demo: install-runtime  ## local AWS endpoint + demo server over SQS + one tool call
 	$(BIN)/asyncmcp demo
 
 test: lint peers  ## lint, then the whole suite

@@ -14,12 +14,19 @@ deletes. In one run it measures:
 - idle API requests per minute per long-poll loop;
 - server memory for many idle client sessions.
 
-It prints figures; nothing here asserts a speed.
+It prints figures; nothing here asserts a speed. A figure asked for but not
+reached (idle sessions the server did not answer in time) is reported as such
+in `BenchReport.shortfalls`, never silently replaced by the smaller number.
+
+The default settings finish in about a minute on the embedded endpoint;
+`LONG` is the fuller run (``asyncmcp bench --long``). Progress is reported
+per phase and, inside a phase, per call (`BenchProgress`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import resource
 import statistics
@@ -29,7 +36,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
@@ -50,11 +57,34 @@ TARGETS = {"latency_ratio": 1.15, "requests_per_call_under_load": 2.0, "idle_req
 
 @dataclass
 class BenchSettings:
-    calls: int = 200
+    calls: int = 50
     clients: int = 4
-    in_flight: int = 40
-    idle_seconds: float = 30.0
-    idle_sessions: int = 1000
+    in_flight: int = 20
+    idle_seconds: float = 10.0
+    idle_sessions: int = 200
+    idle_sessions_wait: float = 120.0
+    """Seconds to wait for the idle sessions' answers; the ones still missing then are reported as a shortfall."""
+
+
+LONG = BenchSettings(calls=200, clients=4, in_flight=40, idle_seconds=30.0, idle_sessions=1000)
+"""The fuller run: more calls per figure, a longer idle watch, more idle sessions (several minutes)."""
+
+
+class BenchProgress(Protocol):
+    """Where a run reports what it is doing: a phase (with its number of steps, if known), then each step."""
+
+    def phase(self, description: str, total: int | None = None) -> None: ...
+
+    def advance(self, steps: int = 1) -> None:
+        """One or more steps of the current phase done (may be called from a worker thread)."""
+
+
+class _Silent:
+    def phase(self, description: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, steps: int = 1) -> None:
+        pass
 
 
 @dataclass
@@ -68,8 +98,12 @@ class BenchReport:
     requests_per_call_under_load: float = 0.0
     idle_requests_per_minute: float = 0.0
     idle_sessions: int = 0
+    """Idle sessions the server answered (and that the memory figure is for)."""
+    idle_sessions_requested: int = 0
     memory_per_idle_session_kib: float = 0.0
     memory_for_idle_sessions_mib: float = 0.0
+    shortfalls: list[str] = field(default_factory=list)
+    """Figures asked for but not reached, one sentence each."""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__) | {"targets": TARGETS}
@@ -98,17 +132,18 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 
 async def run_bench(
-    settings: aws.AwsSettings, options: BenchSettings, report_step: Any = lambda _: None
+    settings: aws.AwsSettings, options: BenchSettings, progress: BenchProgress | None = None
 ) -> BenchReport:
+    progress = progress or _Silent()
     sqs = aws.client("sqs", settings)
     prefix = f"asyncmcp-bench-{uuid.uuid4().hex[:8]}-"
     names = {role: prefix + role for role in ("requests", "replies", "floor-requests", "floor-replies")}
     urls = {role: sqs.create_queue(QueueName=name)["QueueUrl"] for role, name in names.items()}
     report = BenchReport()
     try:
-        report_step("raw boto3 floor")
+        progress.phase("raw boto3 floor", options.calls)
         floor = await anyio.to_thread.run_sync(
-            _raw_floor, sqs, urls["floor-requests"], urls["floor-replies"], options.calls
+            _raw_floor, sqs, urls["floor-requests"], urls["floor-replies"], options.calls, progress.advance
         )
         report.floor_ms = percentiles(floor)
         transport = SqsTransport(
@@ -120,9 +155,10 @@ async def run_bench(
             max_in_flight=max(64, options.in_flight * options.clients),
         )
         counter = RequestCounter(aws.client("sqs", transport.options.aws))
-        await _through_asyncmcp(transport, counter, options, report, report_step)
-        report_step("tools/call over the in-memory transport")
-        report.in_memory_call_ms = percentiles(await _sequential_calls(MemoryTransport(prefix), options.calls))
+        await _through_asyncmcp(transport, counter, options, report, progress)
+        progress.phase("tools/call over the in-memory transport", options.calls)
+        memory_calls = await _sequential_calls(MemoryTransport(prefix), options.calls, progress.advance)
+        report.in_memory_call_ms = percentiles(memory_calls)
     finally:
         for url in urls.values():
             sqs.delete_queue(QueueUrl=url)
@@ -130,7 +166,9 @@ async def run_bench(
     return report
 
 
-def _raw_floor(sqs: Any, request_url: str, reply_url: str, rounds: int) -> list[float]:
+def _raw_floor(
+    sqs: Any, request_url: str, reply_url: str, rounds: int, advance: Callable[[int], object]
+) -> list[float]:
     stop = threading.Event()
 
     def responder() -> None:
@@ -152,6 +190,7 @@ def _raw_floor(sqs: Any, request_url: str, reply_url: str, rounds: int) -> list[
                 if got.get("Messages"):
                     samples.append(time.perf_counter() - started)  # the delete is not part of the round trip
                     sqs.delete_message(QueueUrl=reply_url, ReceiptHandle=got["Messages"][0]["ReceiptHandle"])
+                    advance(1)
                     break
     finally:
         stop.set()
@@ -160,42 +199,62 @@ def _raw_floor(sqs: Any, request_url: str, reply_url: str, rounds: int) -> list[
 
 
 async def _through_asyncmcp(
-    transport: SqsTransport, counter: RequestCounter, options: BenchSettings, report: BenchReport, step: Any
+    transport: SqsTransport,
+    counter: RequestCounter,
+    options: BenchSettings,
+    report: BenchReport,
+    progress: BenchProgress,
 ) -> None:
     shutdown, ready = anyio.Event(), anyio.Event()
     async with anyio.create_task_group() as tg:
         tg.start_soon(lambda: serve(as_lowlevel(demo), transport, shutdown=shutdown, on_ready=ready.set))
         await ready.wait()
-        step("tools/call latency")
+        progress.phase("tools/call latency", options.calls)
         warmed: list[int] = []
-        samples = await _calls_on(transport, options.calls, warmed_up=lambda: warmed.append(counter.count))
+        samples = await _calls_on(
+            transport, options.calls, progress.advance, warmed_up=lambda: warmed.append(counter.count)
+        )
         report.tools_call_ms = percentiles(samples)
         report.requests_per_call_sequential = (counter.count - warmed[0]) / options.calls
 
-        step("throughput under load")
-        await _load(transport, counter, options, report)
-        step("idle cost")
+        per_client = max(1, options.calls // options.clients)
+        progress.phase("throughput under load", per_client * options.clients)
+        await _load(transport, counter, options, report, progress.advance)
+        progress.phase("idle cost", math.ceil(options.idle_seconds))
         before = counter.count
-        await anyio.sleep(options.idle_seconds)
+        await _watch_idle(options.idle_seconds, progress.advance)
         pollers = 1  # the server's request-queue poller; no client is connected now
         report.idle_requests_per_minute = (counter.count - before) / pollers * 60 / options.idle_seconds
-        step(f"memory for {options.idle_sessions} idle sessions")
-        await _idle_sessions(transport, options.idle_sessions, report)
+        progress.phase(f"memory for {options.idle_sessions} idle sessions", options.idle_sessions)
+        await _idle_sessions(transport, options, report, progress.advance)
         shutdown.set()
 
 
-async def _sequential_calls(transport: Transport, calls: int) -> list[float]:
+async def _watch_idle(seconds: float, advance: Callable[[int], object]) -> None:
+    """Sleep `seconds`, a step a second (so the progress bar moves while nothing else does)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        await anyio.sleep(min(1.0, left))
+        advance(1)
+
+
+async def _sequential_calls(transport: Transport, calls: int, advance: Callable[[int], object]) -> list[float]:
     """Serve the demo on `transport` and time `calls` echo calls made one after another."""
     shutdown, ready = anyio.Event(), anyio.Event()
     async with anyio.create_task_group() as tg:
         tg.start_soon(lambda: serve(as_lowlevel(demo), transport, shutdown=shutdown, on_ready=ready.set))
         await ready.wait()
-        samples = await _calls_on(transport, calls)
+        samples = await _calls_on(transport, calls, advance)
         shutdown.set()
     return samples
 
 
-async def _calls_on(transport: Transport, calls: int, warmed_up: Callable[[], object] = lambda: None) -> list[float]:
+async def _calls_on(
+    transport: Transport,
+    calls: int,
+    advance: Callable[[int], object],
+    warmed_up: Callable[[], object] = lambda: None,
+) -> list[float]:
     """Time `calls` sequential echo calls from one client, after a short warm-up."""
     async with open_client(transport, timeout=120) as client:
         for _ in range(WARM_UP_CALLS):
@@ -206,10 +265,17 @@ async def _calls_on(transport: Transport, calls: int, warmed_up: Callable[[], ob
             started = time.perf_counter()
             await client.call_tool("echo", {"text": str(i)})
             samples.append(time.perf_counter() - started)
+            advance(1)
     return samples
 
 
-async def _load(transport: SqsTransport, counter: RequestCounter, options: BenchSettings, report: BenchReport) -> None:
+async def _load(
+    transport: SqsTransport,
+    counter: RequestCounter,
+    options: BenchSettings,
+    report: BenchReport,
+    advance: Callable[[int], object],
+) -> None:
     async with AsyncExitStack() as stack:
         clients = []
         for n in range(options.clients):  # each client on its own reply queue, as recommended
@@ -228,6 +294,7 @@ async def _load(transport: SqsTransport, counter: RequestCounter, options: Bench
             async def one(i: int) -> None:
                 async with limiter:
                     await client.call_tool("echo", {"text": str(i)})
+                advance(1)
 
             async with anyio.create_task_group() as calls:
                 for i in range(per_client):
@@ -247,8 +314,15 @@ def _delete_queue(transport: SqsTransport) -> None:
     sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=transport.options.reply_queue)["QueueUrl"])
 
 
-async def _idle_sessions(transport: SqsTransport, count: int, report: BenchReport) -> None:
-    """Open `count` client sessions on the server (one request each), then weigh the server process."""
+async def _idle_sessions(
+    transport: SqsTransport, options: BenchSettings, report: BenchReport, advance: Callable[[int], object]
+) -> None:
+    """Open `count` client sessions on the server (one request each), then weigh the server process.
+
+    Answers still missing after `BenchSettings.idle_sessions_wait` are a shortfall:
+    the memory figure is then for the sessions that were answered, and says so.
+    """
+    count = options.idle_sessions
     queues_client = aws.client("sqs", transport.options.aws)
     request_url = queues_client.get_queue_url(QueueName=transport.options.request_queue)["QueueUrl"]
     reply_url = queues_client.get_queue_url(QueueName=transport.options.reply_queue)["QueueUrl"]
@@ -280,18 +354,25 @@ async def _idle_sessions(transport: SqsTransport, count: int, report: BenchRepor
         ]
         await aws.call(queues_client.send_message_batch, QueueUrl=request_url, Entries=entries)
     answered = 0
-    with anyio.move_on_after(120):
+    with anyio.move_on_after(options.idle_sessions_wait):
         while answered < count:
             got = await aws.call(
                 queues_client.receive_message, QueueUrl=reply_url, MaxNumberOfMessages=10, WaitTimeSeconds=5
             )
             messages = got.get("Messages", [])
             answered += len(messages)
+            advance(len(messages))
             if messages:
                 entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
                 await aws.call(queues_client.delete_message_batch, QueueUrl=reply_url, Entries=entries)
     grown = max(0, _rss_kib() - before)
     report.idle_sessions = answered
+    report.idle_sessions_requested = count
+    if answered < count:
+        report.shortfalls.append(
+            f"idle sessions: {count} requested, only {answered} answered within {options.idle_sessions_wait:g} s; "
+            f"the memory figure is for {answered}"
+        )
     report.memory_for_idle_sessions_mib = grown / 1024
     report.memory_per_idle_session_kib = grown / max(1, answered)
 

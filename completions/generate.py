@@ -62,9 +62,10 @@ def _walk(command: Any, path: list[str], lines: list[str]) -> None:
     for param in command.params:
         if not getattr(param, "hidden", False):
             lines.append(f"    {_describe(param)}")
-    for name in sorted(getattr(command, "commands", {}) or {}):
-        sub = command.commands[name]
-        if not getattr(sub, "hidden", False):
+    names = command.list_commands(None) if hasattr(command, "list_commands") else []
+    for name in sorted(names):  # asked by name: the root builds its commands only when asked
+        sub = command.get_command(None, name)
+        if sub is not None and not getattr(sub, "hidden", False):
             _walk(sub, [*path, name], lines)
 
 

@@ -1,22 +1,28 @@
-"""The `asyncmcp` command line: thin Typer commands over the library."""
+"""The `asyncmcp` command line: thin Typer commands over the library.
+
+Each command is imported only when it runs (`asyncmcp_cli.cli.lazy`), and
+nothing here imports the SDK, boto3 or anyio, so ``--help`` and shell
+completion stay quick.
+"""
 
 from __future__ import annotations
 
 import typer
 
 from asyncmcp_cli import __version__
-from asyncmcp_cli.cli import bench, connect, local, quickstart, serve
-from asyncmcp_cli.cli import provision as provision_command
-from asyncmcp_cli.cli import proxy as proxy_command
-from asyncmcp_cli.cli import tail as tail_command
+from asyncmcp_cli.cli.lazy import HELP_OPTION_NAMES, LazyGroup, defer_coercion
+
+defer_coercion()
 
 app = typer.Typer(
     name="asyncmcp",
+    cls=LazyGroup,
     help="Run MCP servers and clients over asynchronous channels: SQS, SNS+SQS, webhooks.",
     no_args_is_help=True,
     rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP_OPTION_NAMES},
     pretty_exceptions_enable=False,
+    add_completion=False,  # declared below, as flags that default to False: Typer's load pydantic on every run
 )
 
 
@@ -26,24 +32,44 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _install_completion(ctx: typer.Context, param: typer.CallbackParam, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        from typer.completion import completion_init, install_callback
+
+        completion_init()
+        install_callback(ctx, param, value)
+
+
+def _show_completion(ctx: typer.Context, param: typer.CallbackParam, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        from typer.completion import completion_init, show_callback
+
+        completion_init()
+        show_callback(ctx, param, value)
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    install_completion: bool = typer.Option(
+        False,
+        "--install-completion",
+        callback=_install_completion,
+        expose_value=False,
+        help="Install completion for the current shell.",
+    ),
+    show_completion: bool = typer.Option(
+        False,
+        "--show-completion",
+        callback=_show_completion,
+        expose_value=False,
+        help="Show completion for the current shell, to copy it or customize the installation.",
+    ),
 ) -> None:
     """Run MCP servers and clients over asynchronous channels: SQS, SNS+SQS, webhooks."""
     from asyncmcp_cli import tracing  # light: the SDK is imported only if OTEL_* variables ask for traces
 
     tracing.configure_from_environment()
-
-
-serve.register(app)
-connect.register(app)
-proxy_command.register(app)
-local.register(app)
-quickstart.register(app)
-bench.register(app)
-provision_command.register(app)
-tail_command.register(app)
 
 
 def main() -> None:

@@ -1,4 +1,8 @@
-"""What the commands share: options, error handling, output, logging."""
+"""What the commands share: options, error handling, output, logging.
+
+Every command module imports this one, so it imports nothing heavy at load
+(anyio, Rich's logging, the SDK): help and completion go through it.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,12 @@ from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import Annotated, Any, TypeVar
 
-import anyio
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 
-from asyncmcp_cli import errors, safe_text
-from asyncmcp_cli._groups import single_errors
+from asyncmcp_cli import errors
+from asyncmcp_cli.cli import completers
+from asyncmcp_cli.transports.names import BUILTIN as BUILTIN_TRANSPORTS
 
 T = TypeVar("T")
 
@@ -92,13 +95,18 @@ def exit_code_for(exc: BaseException) -> ExitCode:
 
 def fail(message: str, code: ExitCode) -> typer.Exit:
     """One line on stderr and the exit to raise. `message` may quote what a server or a message said."""
+    from asyncmcp_cli import safe_text
+
     err_console.print(f"[bold red]error:[/] {safe_text.markup(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(int(code))
 
 
 def run(main: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine for a command, turning our errors into one line and an exit code."""
+    import anyio
     from mcp.shared.exceptions import MCPError
+
+    from asyncmcp_cli._groups import single_errors
 
     try:
         with single_errors():
@@ -143,12 +151,15 @@ def seconds_or_zero(value: float | None) -> float | None:
     return _seconds(value, zero_ok=True)
 
 
-def valid_endpoint_url(value: str | None) -> str | None:
-    """A Typer callback: an AWS endpoint must be an http(s) URL (checked before anything starts)."""
+def valid_endpoint_url(ctx: typer.Context, value: str | None) -> str | None:
+    """A Typer callback: an AWS endpoint must be an http(s) URL (checked before anything starts).
+
+    Not while completing a word: that would load boto3 (through `aws`) on every Tab.
+    """
+    if not value or ctx.resilient_parsing:
+        return value
     from asyncmcp_cli.aws import check_endpoint_url
 
-    if not value:
-        return value
     try:
         return check_endpoint_url(value)
     except errors.ConfigurationError as exc:
@@ -163,6 +174,8 @@ def setup_logging(level: str, log_format: str = "rich") -> None:
     that remembered to (control characters shown as escapes for Rich, JSON
     string escapes for ``json``: see `asyncmcp_cli.observability.logs`).
     """
+    from asyncmcp_cli import safe_text
+
     handler: logging.Handler
     if log_format == "json":
         from asyncmcp_cli.observability.logs import json_handler
@@ -171,10 +184,10 @@ def setup_logging(level: str, log_format: str = "rich") -> None:
     else:
         if err_console.width >= PIPE_WIDTH:  # not a terminal: one plain line per record, never padded or wrapped
             handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(
-                safe_text.EscapingFormatter("[%(asctime)s] %(levelname)-8s %(message)s", datefmt="%X")
-            )
+            handler.setFormatter(safe_text.EscapingFormatter("[%(asctime)s] %(levelname)-8s %(message)s", datefmt="%X"))
         else:
+            from rich.logging import RichHandler
+
             handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False, markup=False)
             handler.setFormatter(safe_text.EscapingFormatter("%(message)s", datefmt="[%X]"))
         if level.upper() != "DEBUG":
@@ -340,8 +353,10 @@ _TRANSPORT_PARAMETERS = [
                 "--transport",
                 "-t",
                 envvar="ASYNCMCP_TRANSPORT",
-                help="Transport name (sqs, memory) or URL (sqs://QUEUE?reply_queue=...).",
+                help=f"Transport name ({', '.join(BUILTIN_TRANSPORTS)}, or one a package installs) or URL "
+                "(sqs://QUEUE?reply_queue=...).",
                 rich_help_panel="Transport",
+                autocompletion=completers.transports,
             ),
         ],
     ),
@@ -454,6 +469,7 @@ _TRANSPORT_PARAMETERS = [
             typer.Option(
                 "--profile",
                 envvar="ASYNCMCP_PROFILE",
+                autocompletion=completers.profiles,
                 help="Profile written by `asyncmcp provision` to fill in unset transport options "
                 "(flags and environment win). [default: the last one provisioned, if any]",
                 rich_help_panel="Transport",

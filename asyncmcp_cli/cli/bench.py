@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from asyncmcp_cli.cli._common import JsonFlag, console, err_console, print_json, run, setup_logging
 
@@ -23,11 +22,38 @@ def bench(
         str | None, typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint; unset for AWS.")
     ] = None,
     region: Annotated[str | None, typer.Option("--region", envvar="AWS_REGION", help="AWS region.")] = None,
-    calls: Annotated[int, typer.Option(help="Calls per measurement.")] = 200,
-    clients: Annotated[int, typer.Option(help="Clients driving the load test.")] = 4,
-    in_flight: Annotated[int, typer.Option(help="Calls in flight per client in the load test.")] = 40,
-    idle_seconds: Annotated[float, typer.Option(help="How long to watch an idle server's API requests.")] = 30.0,
-    idle_sessions: Annotated[int, typer.Option(help="Client sessions to open for the memory measurement.")] = 1000,
+    long: Annotated[
+        bool,
+        typer.Option(
+            "--long",
+            help="The fuller run (several minutes): 200 calls per figure, 40 in flight per client, a 30 s idle "
+            "watch, 1000 idle sessions. Without it the run takes about a minute.",
+        ),
+    ] = False,
+    calls: Annotated[
+        int | None, typer.Option(help="Calls per measurement. [default: 50; 200 with --long]", show_default=False)
+    ] = None,
+    clients: Annotated[int | None, typer.Option(help="Clients driving the load test. [default: 4]")] = None,
+    in_flight: Annotated[
+        int | None,
+        typer.Option(help="Calls in flight per client in the load test. [default: 20; 40 with --long]"),
+    ] = None,
+    idle_seconds: Annotated[
+        float | None,
+        typer.Option(help="How long to watch an idle server's API requests. [default: 10; 30 with --long]"),
+    ] = None,
+    idle_sessions: Annotated[
+        int | None,
+        typer.Option(help="Client sessions to open for the memory measurement. [default: 200; 1000 with --long]"),
+    ] = None,
+    idle_wait: Annotated[
+        float | None,
+        typer.Option(
+            "--idle-wait",
+            metavar="SECONDS",
+            help="How long to wait for the idle sessions' answers; fewer answered is reported. [default: 120]",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Measure the SQS transport where you point it: latency against the raw floor, throughput, cost.
@@ -35,26 +61,48 @@ def bench(
     Prints tools/call latency against the raw boto3 two-hop floor, throughput, SQS requests per
     call, idle requests per minute and memory per idle session, measured on temporary queues that
     are deleted afterwards. Against real AWS this makes real (billable, if small) SQS requests.
+    A figure it could not reach (idle sessions not answered in time) is reported as such.
     """
+    import dataclasses
     from contextlib import nullcontext
 
     from asyncmcp_cli import aws
-    from asyncmcp_cli.bench import TARGETS, BenchSettings, run_bench
+    from asyncmcp_cli.bench import LONG, BenchSettings, run_bench
     from asyncmcp_cli.local_aws import local_endpoint_process
 
     setup_logging("warning")
-    options = BenchSettings(calls, clients, in_flight, idle_seconds, idle_sessions)
+    given = {"calls": calls, "clients": clients, "in_flight": in_flight}
+    given |= {"idle_seconds": idle_seconds, "idle_sessions": idle_sessions, "idle_sessions_wait": idle_wait}
+    options = dataclasses.replace(
+        LONG if long else BenchSettings(), **{k: v for k, v in given.items() if v is not None}
+    )
     with local_endpoint_process() if local else nullcontext() as endpoint:
         settings = aws.AwsSettings(endpoint_url=endpoint.url if endpoint else endpoint_url, region=region)
-
-        def step(text: str) -> None:
-            if not json_output:
-                err_console.print(f"[dim]measuring {text}…[/]")
-
-        report = run(lambda: run_bench(settings, options, step))
+        with _progress(enabled=not json_output) as progress:
+            report = run(lambda: run_bench(settings, options, progress))
     if json_output:
         print_json(report.as_dict())
         return
+    _print_table(report, settings, options)
+
+
+def _progress(*, enabled: bool) -> Any:
+    """Rich progress bars on stderr, one per phase, each advancing per call (nothing for --json)."""
+    from contextlib import nullcontext
+
+    if not enabled:
+        return nullcontext(None)
+    from asyncmcp_cli.cli.bench_progress import PhaseBars
+
+    return PhaseBars(err_console)
+
+
+def _print_table(report: Any, settings: Any, options: Any) -> None:
+    from rich.table import Table
+
+    from asyncmcp_cli.bench import TARGETS
+
+    clients, in_flight = options.clients, options.in_flight
     floor, call = report.floor_ms, report.tools_call_ms
     table = Table(title=f"asyncmcp bench · SQS at {settings.resolved_endpoint or 'AWS ' + settings.resolved_region}")
     table.add_column("figure")
@@ -87,12 +135,16 @@ def bench(
         f"{report.idle_requests_per_minute:.1f}",
         _target(report.idle_requests_per_minute, "idle_requests_per_minute", TARGETS),
     )
+    short = report.idle_sessions < report.idle_sessions_requested
     table.add_row(
-        f"server memory for {report.idle_sessions} idle sessions",
+        f"server memory for {report.idle_sessions} idle sessions"
+        + (f" [yellow](of {report.idle_sessions_requested} requested)[/]" if short else ""),
         f"{report.memory_for_idle_sessions_mib:.1f} MiB ({report.memory_per_idle_session_kib:.0f} KiB each)",
         "",
     )
     console.print(table)
+    for shortfall in report.shortfalls:
+        err_console.print(f"[yellow]not reached:[/] {shortfall}", highlight=False, soft_wrap=True)
 
 
 def _target(value: float, name: str, targets: dict[str, float]) -> str:

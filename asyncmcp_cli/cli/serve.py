@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-
 from enum import Enum
 from typing import Annotated, Any
 
@@ -41,7 +40,7 @@ def serve(
     app_ref: Annotated[
         str | None,
         typer.Argument(
-            metavar="[APP]",
+            metavar="APP",
             help="The server to run: 'module:attr' or 'file.py:attr' naming an MCPServer or low-level Server. "
             "Without it, the built-in demo server (echo, add, sleep, fail).",
         ),

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from asyncmcp_cli import safe_text
+from asyncmcp_cli.cli import completers
 from asyncmcp_cli.cli._common import (
     DEFAULT_CONNECT_TIMEOUT,
     PIPE_WIDTH,
@@ -62,7 +63,7 @@ def tail(
     queues: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[QUEUE]...",
+            metavar="QUEUE",
             help="Queues to watch: a role from the profile (requests, replies, dlq, sns-requests, ...), "
             "a queue name, or a URL. [default: requests; with --pair, requests and replies]",
             autocompletion=_complete_roles,
@@ -135,7 +136,12 @@ def tail(
     ] = None,
     profile: Annotated[
         str | None,
-        typer.Option("--profile", envvar="ASYNCMCP_PROFILE", help="Profile to read roles and endpoint from."),
+        typer.Option(
+            "--profile",
+            envvar="ASYNCMCP_PROFILE",
+            autocompletion=completers.profiles,
+            help="Profile to read roles and endpoint from.",
+        ),
     ] = None,
     endpoint_url: Annotated[
         str | None,

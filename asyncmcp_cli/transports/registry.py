@@ -11,19 +11,13 @@ import difflib
 import importlib
 import inspect
 from dataclasses import fields, is_dataclass
-from importlib.metadata import entry_points
 from typing import Any
 
 from asyncmcp_cli.errors import ConfigurationError, UnknownTransportError
+from asyncmcp_cli.transports import names
 from asyncmcp_cli.transports.base import Transport
 
-_BUILTIN: dict[str, str] = {
-    "memory": "asyncmcp_cli.transports.memory:MemoryTransport",
-    "sqs": "asyncmcp_cli.transports.sqs:SqsTransport",
-    "webhook": "asyncmcp_cli.transports.webhook.transport:WebhookTransport",
-    "http+webhook": "asyncmcp_cli.transports.http_webhook.transport:HttpWebhookTransport",
-    "sns+sqs": "asyncmcp_cli.transports.sns:SnsSqsTransport",
-}
+_BUILTIN = names.BUILTIN
 _registered: dict[str, str] = {}
 
 
@@ -35,8 +29,7 @@ def register(name: str, target: str) -> None:
 
 
 def known() -> dict[str, str]:
-    found = {ep.name: ep.value for ep in entry_points(group="asyncmcp.transports")}
-    return _BUILTIN | found | _registered
+    return _BUILTIN | names.installed() | _registered
 
 
 def resolve(name_or_url: str, *, defaults: dict[str, Any] | None = None, **options: Any) -> Transport:

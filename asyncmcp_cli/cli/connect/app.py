@@ -8,8 +8,7 @@ from asyncmcp_cli.cli._common import EXIT_CODES_HELP
 
 EXIT_CODES = (
     EXIT_CODES_HELP.rstrip(".")
-    + " · 7 not answered yet (collect), still running (task) · 8 expired (collect), cancelled, unknown or expired"
-    " (task) · 130 cancelled with Ctrl-C."
+    + " · task get/wait: 7 still running, 8 cancelled, unknown or expired · 130 cancelled with Ctrl-C."
 )
 
 HELP = (

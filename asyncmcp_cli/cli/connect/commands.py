@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from asyncmcp_cli.cli import completers
 from asyncmcp_cli.cli._common import (
     ExitCode,
     JsonFlag,
@@ -20,6 +21,7 @@ from asyncmcp_cli.cli._common import (
 )
 from asyncmcp_cli.cli.connect.app import connect_app
 from asyncmcp_cli.cli.connect.options import ClientOptions, with_client_options
+from asyncmcp_cli.cli.connect.words import check_words
 
 if TYPE_CHECKING:  # the SDK and Rich load only when a command runs, so `--help` stays quick
     from mcp import Client
@@ -34,7 +36,7 @@ Body = Callable[["Client", "Catalog", "Activity"], Awaitable[T]]
 Pairs = Annotated[
     list[str] | None,
     typer.Argument(
-        metavar="[KEY=VALUE]...",
+        metavar="KEY=VALUE",
         help="Arguments. Values are converted to the types the tool's input schema declares "
         "(count=3, flag=yes, tags=a,b or tags=a tags=b, point='{\"x\": 1}').",
         show_default=False,
@@ -61,8 +63,8 @@ def run_with_client(client: ClientOptions, body: Body[T]) -> T:
     """
     from pydantic import ValidationError
 
-    from asyncmcp_cli.catalog import Catalog
     from asyncmcp_cli.cli.connect.activity import Activity
+    from asyncmcp_cli.cli.connect.cached_call import RememberingCatalog, listing_cache_for
     from asyncmcp_cli.cli.connect.interrupt import Interrupted, interruptible
     from asyncmcp_cli.targets import open_target
 
@@ -71,10 +73,12 @@ def run_with_client(client: ClientOptions, body: Body[T]) -> T:
 
     async def main() -> T:
         target = client.target()
+        listings = listing_cache_for(target.describe())  # tool listings kept between runs, per server
         await client.check_first_contact(target)
-        async with open_target(target, **client.client_kwargs(), **activity.client_callbacks()) as mcp:
+        options = client.client_kwargs() | activity.client_callbacks() | {"cache": listings.config()}
+        async with open_target(target, **options) as mcp:
             await client.ask_for_server_log(mcp)
-            return await interruptible(lambda: body(mcp, Catalog(mcp), activity))
+            return await interruptible(lambda: body(mcp, RememberingCatalog(mcp, listings), activity))
 
     try:
         return run(main)
@@ -86,24 +90,12 @@ def run_with_client(client: ClientOptions, body: Body[T]) -> T:
         ) from None
 
 
-def check_words(pairs: list[str] | None, args_json: str | None) -> None:
-    """Refuse malformed KEY=VALUE words and --args-json before connecting: no round trip for a typo."""
-    from asyncmcp_cli.arguments import parse_json_object, split_pairs
-    from asyncmcp_cli.errors import UsageError
-
-    try:
-        split_pairs(pairs or [])
-        parse_json_object(args_json)
-    except UsageError as exc:
-        raise fail(str(exc), ExitCode.USAGE) from None
-
-
 def _print_listing(client: ClientOptions, kind: str, what: str, *, json_output: bool) -> None:
     """Fetch one of the server's listings (tools, resources, templates, prompts) and print it."""
 
     async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
-        with activity.running(f"listing {what}"):
-            return await getattr(catalog, kind)()
+        with activity.running(f"listing {what}"):  # from the server, never the cache (which it refreshes)
+            return await getattr(catalog, kind)(refresh=True)
 
     items = run_with_client(client, body)
     from asyncmcp_cli.cli.connect import render
@@ -127,7 +119,7 @@ def list_tools(*, json_output: JsonFlag = False, client: ClientOptions) -> None:
 @with_transport_options
 @with_client_options
 def show_schema(
-    name: Annotated[str, typer.Argument(help="The tool to describe.")],
+    name: Annotated[str, typer.Argument(help="The tool to describe.", autocompletion=completers.tools)],
     *,
     json_output: JsonFlag = False,
     client: ClientOptions,
@@ -136,6 +128,7 @@ def show_schema(
 
     async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
         with activity.running("listing tools"):
+            await catalog.tools(refresh=True)  # from the server, never the cache (which it refreshes)
             return await catalog.tool(name)
 
     tool = run_with_client(client, body)
@@ -151,7 +144,7 @@ def show_schema(
 @with_transport_options
 @with_client_options
 def call_tool(
-    name: Annotated[str, typer.Argument(help="The tool to call.")],
+    name: Annotated[str, typer.Argument(help="The tool to call.", autocompletion=completers.tools)],
     arguments: Pairs = None,
     *,
     args_json: ArgsJson = None,
@@ -208,17 +201,20 @@ def call_tool(
     from asyncmcp_cli.arguments import build_arguments
 
     check_words(arguments, args_json)
+    notes: list[str] = []
 
     async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
         if no_validate:
-            prepared = build_arguments(arguments or [], args_json=args_json)
-        else:
-            with activity.running("listing tools"):
-                prepared = await catalog.tool_arguments(name, arguments or [], args_json)
-        with activity.running(f"calling {name}"):
-            return await mcp.call_tool(name, prepared, progress_callback=activity.progress)
+            with activity.running(f"calling {name}"):
+                prepared = build_arguments(arguments or [], args_json=args_json)
+                return await mcp.call_tool(name, prepared, progress_callback=activity.progress)
+        from asyncmcp_cli.cli.connect.cached_call import call_tool
+
+        return await call_tool(mcp, catalog, activity, name, arguments or [], args_json, notes)  # type: ignore[arg-type]
 
     result = run_with_client(client, body)
+    for note in notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     from asyncmcp_cli.cli.connect import render
 
     if json_output:
@@ -287,7 +283,7 @@ def get_prompt(
     name: Annotated[str, typer.Argument(help="The prompt to get.")],
     arguments: Annotated[
         list[str] | None,
-        typer.Argument(metavar="[KEY=VALUE]...", help="Prompt arguments (text).", show_default=False),
+        typer.Argument(metavar="KEY=VALUE", help="Prompt arguments (text).", show_default=False),
     ] = None,
     *,
     no_validate: Annotated[

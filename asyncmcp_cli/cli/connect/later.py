@@ -28,6 +28,7 @@ from asyncmcp_cli.cli._common import (
 )
 from asyncmcp_cli.cli.connect.app import connect_app
 from asyncmcp_cli.cli.connect.options import ClientOptions
+from asyncmcp_cli.cli.connect.words import check_words
 
 if TYPE_CHECKING:
     import mcp_types as types
@@ -48,7 +49,6 @@ def fire_tool_call(
 ) -> None:
     """Send a tools/call without waiting; print the receipt (alone on stdout) and how to collect it."""
     from asyncmcp_cli.arguments import build_arguments
-    from asyncmcp_cli.cli.connect.commands import check_words
     from asyncmcp_cli.deferred import fire
     from asyncmcp_cli.errors import ConfigurationError
 
@@ -93,7 +93,7 @@ def collect_reply(
     receipt_text: Annotated[
         str | None,
         typer.Argument(
-            metavar="[RECEIPT]",
+            metavar="RECEIPT",
             help="The receipt `call --no-wait` printed (compact or JSON); '-' reads it from stdin.",
             show_default=False,
         ),

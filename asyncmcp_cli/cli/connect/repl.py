@@ -278,6 +278,7 @@ class Repl:
 
     async def _task(self, args: list[str]) -> None:
         await repl_tasks.run_task_command(self, args)
+
     async def _ping(self, args: list[str]) -> None:
         from asyncmcp_cli.cli.connect.protocol import round_trip_ms
 
