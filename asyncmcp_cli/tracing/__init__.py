@@ -108,6 +108,8 @@ class Processing:
     """An incoming message being processed; `message` may carry rewritten trace context."""
 
     message: types.JSONRPCMessage | Exception
+    recording = False
+    """True when there is a span to end (tracing is on)."""
 
     def attached(self) -> AbstractContextManager[None]:
         """Make this processing span current (its sends become its children)."""

@@ -79,6 +79,8 @@ def sending(destination: Destination, message: types.JSONRPCMessage) -> Iterator
 
 
 class _TracedProcessing(Processing):
+    recording = True
+
     def __init__(self, message: types.JSONRPCMessage | Exception, span: trace.Span) -> None:
         super().__init__(message)
         self._span = span

@@ -75,7 +75,7 @@ async def open_message(
         return Opened(body, message, routing, cleanup)
     destination = tracing.Destination(tracing.SQS, queue_name_of(received.queue_url))
     trace = tracing.processing(destination, attributes, message, received.message_id or None)
-    return Opened(body, trace.message, routing, cleanup, trace)
+    return Opened(body, trace.message, routing, cleanup, trace if trace.recording else None)
 
 
 async def copy_to_dead_letters(queues: SqsQueues, received: Received, dead_letter_url: str | None) -> None:
