@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench completions peers clean
+.PHONY: install demo test lint format bench bench-throughput completions peers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ format: install
 
 bench: install  ## latency and API requests per call over SQS, against the raw boto3 floor
 	$(BIN)/python benchmarks/sqs_latency.py
+
+bench-throughput: install  ## load shapes beside the reference library (PyPI asyncmcp 0.2.1) on one moto endpoint
+	$(BIN)/python benchmarks/throughput.py
 
 completions: install  ## regenerate completions/ (bash, zsh, fish) and completions/cli-surface.txt from the CLI
 	$(BIN)/python completions/generate.py
