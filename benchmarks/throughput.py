@@ -40,7 +40,7 @@ def main() -> None:
 
     libraries = []
     if args.only != "ours":
-        libraries.append(Library("reference", reference_python()))
+        libraries.append(Library("reference", reference_python(), adapter="reference"))
     if args.only != "reference":
         if args.baseline:
             libraries.append(Library("before", sys.executable, {"PYTHONPATH": args.baseline}))

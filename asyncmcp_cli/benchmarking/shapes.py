@@ -85,10 +85,13 @@ class ShapeResult:
 @dataclass
 class Library:
     name: str
+    """What the figures are labelled with."""
     python: str
     """The interpreter whose environment has this library (and boto3, anyio)."""
     env: dict[str, str] = field(default_factory=dict)
     """Extra environment for its processes (PYTHONPATH for another checkout of this project)."""
+    adapter: str = "ours"
+    """Which side module drives it: ``ours`` (this project, any checkout) or ``reference``."""
 
 
 def run_shapes(
@@ -163,7 +166,7 @@ def _run_shape(
         library.python,
         str(WORKER),
         "--lib",
-        library.name,
+        library.adapter,
         "--endpoint-url",
         endpoint_url,
         "--region",

@@ -28,7 +28,7 @@ import mcp_types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import SessionMessage
 
-from asyncmcp_cli import codec, not_sent, reply_expiry
+from asyncmcp_cli import batching, codec, not_sent, reply_expiry
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
 from asyncmcp_cli.payloads import (
     CLAIM_CHECK,
@@ -62,6 +62,11 @@ REPLY_VISIBILITY_SECONDS = 2
 this only matters for a poll orphaned by a client that exited mid-poll: whatever that
 poll still receives becomes visible again after this long, for the client it belongs to."""
 
+
+RECEIVE_LINGER_SECONDS = 0.02
+"""After a read that found some replies but not a full batch while more are awaited, how long the
+client lets the rest gather before reading again: under load, fewer and fuller reads. Never when
+no reply is awaited (an idle client, or calls one at a time)."""
 
 SETTLE_SECONDS = 15.0
 """How long a client closing down still waits to delete a consumed reply and its S3 object."""
@@ -100,6 +105,7 @@ async def queue_client_streams(
     async def send_one(message: types.JSONRPCMessage) -> None:
         rid = codec.request_id_of(message) if codec.is_request(message) else None
         extra = {codec.METHOD: method} if (method := codec.method_of(message)) else {}
+        batching.company_expected.set(len(waiting) > 1)  # other calls in flight: this send may wait for company
         try:
             await _send_with_retry(send, codec.encode(message), attributes | extra)
         except AsyncMCPError as exc:
@@ -175,6 +181,8 @@ async def queue_client_streams(
                             tg.start_soon(_leave_or_drop, queues, reply_url, received, attrs)
                         continue
                     await consume(tg, received, body, attrs)
+                if 0 < len(batch) < MAX_BATCH and len(waiting) > 1:
+                    await anyio.sleep(RECEIVE_LINGER_SECONDS)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(write_requests, tg)
