@@ -56,7 +56,8 @@ async def _drive(call: Any, url: str, rounds: int, concurrency: int) -> dict[str
     async def one(n: int) -> None:
         nonlocal requests
         async with limiter:
-            requests += await _round(call, url, n)
+            done = await _round(call, url, n)
+            requests += done
 
     async with anyio.create_task_group() as tg:
         for n in range(rounds):

@@ -57,16 +57,14 @@ This rides out an outage in a session that is already running. A one-shot
 command checks the endpoint first (`aws.check_reachable`) and fails fast if
 its very first contact fails."""
 
-REPLY_VISIBILITY_SECONDS = 2
-"""Visibility timeout of received replies. A reply is deleted as soon as it is read, so
-this only matters for a poll orphaned by a client that exited mid-poll: whatever that
-poll still receives becomes visible again after this long, for the client it belongs to."""
+REPLY_VISIBILITY_SECONDS = 10
+"""Visibility timeout of received replies. A reply is deleted once read, in a batch call that
+may linger (`sqs_queues.DELETE_LINGER_SECONDS`) and, on a loaded host, queue behind other calls
+for seconds: the delete must land before the reply becomes visible again, or it fails
+(ReceiptHandleIsInvalid) and the reply is read twice. A poll cancelled mid-way gives back what it
+received at once (`SqsQueues.receive`), so this only delays replies that a client killed
+mid-poll (SIGKILL) had taken: they reappear after this long, for the client they belong to."""
 
-
-RECEIVE_LINGER_SECONDS = 0.02
-"""After a read that found some replies but not a full batch while more are awaited, how long the
-client lets the rest gather before reading again: under load, fewer and fuller reads. Never when
-no reply is awaited (an idle client, or calls one at a time)."""
 
 SETTLE_SECONDS = 15.0
 """How long a client closing down still waits to delete a consumed reply and its S3 object."""
@@ -181,8 +179,6 @@ async def queue_client_streams(
                             tg.start_soon(_leave_or_drop, queues, reply_url, received, attrs)
                         continue
                     await consume(tg, received, body, attrs)
-                if 0 < len(batch) < MAX_BATCH and len(waiting) > 1:
-                    await anyio.sleep(RECEIVE_LINGER_SECONDS)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(write_requests, tg)
