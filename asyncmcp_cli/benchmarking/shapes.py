@@ -152,6 +152,8 @@ class _Process:
         except subprocess.TimeoutExpired:
             self.popen.kill()
             self.popen.wait()
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
 
 
 def _run_shape(
