@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 PIP    := $(BIN)/python -m pip install --progress-bar on --disable-pip-version-check
 
-.PHONY: install install-runtime demo test lint format bench completions peers clean
+.PHONY: install install-runtime demo test lint format bench bench-throughput completions peers clean
 
 $(VENV)/bin/python:
 	@echo "==> creating the virtualenv $(VENV)"
@@ -43,6 +43,9 @@ format: install
 
 bench: install  ## latency and API requests per call over SQS, against the raw boto3 floor
 	$(BIN)/python benchmarks/sqs_latency.py
+
+bench-throughput: install  ## load shapes beside the reference library (PyPI asyncmcp 0.2.1) on one moto endpoint
+	$(BIN)/python benchmarks/throughput.py
 
 completions: install  ## regenerate completions/ (bash, zsh, fish) and completions/cli-surface.txt from the CLI
 	$(BIN)/python completions/generate.py

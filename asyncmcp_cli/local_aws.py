@@ -27,6 +27,8 @@ DEFAULT_QUEUES = ("asyncmcp-requests", "asyncmcp-replies")
 @dataclass(frozen=True)
 class LocalEndpoint:
     url: str
+    pid: int | None = None
+    """The endpoint's process, when it runs in its own (for measuring its CPU)."""
 
     @property
     def settings(self) -> aws.AwsSettings:
@@ -100,7 +102,7 @@ def local_endpoint_process(host: str = "127.0.0.1", *, corrected: bool = True) -
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the local AWS endpoint (moto) did not start") from None
                 time.sleep(0.1)
-        yield LocalEndpoint(f"http://{host}:{port}")
+        yield LocalEndpoint(f"http://{host}:{port}", process.pid)
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -2,7 +2,8 @@
 
 Sends, deletes and visibility changes are coalesced into SQS batch calls (one
 `Batcher` per queue and operation; deletes of handled messages linger briefly
-to share a call); receives are long polls of up to ten messages. Every call
+to share a call, and every other write lingers a little while writes come in
+bursts, never for a lone one); receives are long polls of up to ten messages. Every call
 runs off the event loop (see `asyncmcp_cli.aws`).
 """
 
@@ -34,6 +35,10 @@ DELETE_LINGER_SECONDS = 0.2
 is already settled for its caller; deleting it a little later saves requests (and
 keeps them off the endpoint while a caller waits for a reply). Not on FIFO queues,
 where an undeleted message holds back the rest of its group."""
+
+BUSY_LINGER_SECONDS = 0.02
+"""How long a send or visibility change that arrives close behind another waits for its batch
+to fill (`Batcher` busy_linger). A lone one, after a quiet spell, is sent at once."""
 
 
 @dataclass(frozen=True)
@@ -205,12 +210,19 @@ class SqsQueues:
         def make() -> Batcher[Any, Any]:
             if operation == "send":
                 return Batcher(
-                    lambda items: self._send_batch(url, items), max_weight=MAX_MESSAGE_BYTES, weigh=lambda o: o.size
+                    lambda items: self._send_batch(url, items),
+                    max_weight=MAX_MESSAGE_BYTES,
+                    weigh=lambda o: o.size,
+                    busy_linger=BUSY_LINGER_SECONDS,
                 )
             if operation.endswith("delete"):
                 lingers = operation == "lazy delete" and not url.endswith(".fifo")
-                return Batcher(lambda items: self._delete_batch(url, items), linger=DELETE_LINGER_SECONDS * lingers)
-            return Batcher(lambda items: self._visibility_batch(url, items))
+                return Batcher(
+                    lambda items: self._delete_batch(url, items),
+                    linger=DELETE_LINGER_SECONDS * lingers,
+                    busy_linger=BUSY_LINGER_SECONDS,
+                )
+            return Batcher(lambda items: self._visibility_batch(url, items), busy_linger=BUSY_LINGER_SECONDS)
 
         return self._batchers.get((url, operation), make)
 

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import anyio
 import pytest
 
-from asyncmcp_cli.batching import Batcher, BatcherPool
+from asyncmcp_cli.batching import Batcher, BatcherPool, company_expected
 from asyncmcp_cli.errors import TransportError
 
 pytestmark = pytest.mark.anyio
@@ -171,3 +171,75 @@ async def test_a_lone_item_goes_out_in_its_callers_task_when_a_slot_is_free() ->
     with anyio.fail_after(5):
         assert await batcher.submit(4) == 40
     assert recorder.batches == [[4]]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_items_arriving_close_together_wait_to_share_a_batch() -> None:
+    recorder = Recorder()
+    clock = FakeClock()
+    batcher = Batcher(recorder.flush, size=3, busy_linger=30, clock=clock)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(batcher.run)
+        with anyio.fail_after(5):  # a 30 s linger on a full batch would trip this
+            assert await batcher.submit(1) == 10  # the first of a burst: nothing came before it, sent alone
+            async with anyio.create_task_group() as callers:
+                for i in (2, 3, 4):
+                    clock.now += 0.001  # each close behind the one before
+                    callers.start_soon(batcher.submit, i)
+                    await anyio.wait_all_tasks_blocked()
+                    if i < 4:
+                        assert recorder.batches == [[1]]  # still waiting for company
+        tg.cancel_scope.cancel()
+    assert recorder.batches == [[1], [2, 3, 4]]
+
+
+async def test_a_lone_item_after_a_quiet_spell_is_not_held_back() -> None:
+    recorder = Recorder()
+    clock = FakeClock()
+    batcher = Batcher(recorder.flush, busy_linger=30, clock=clock)
+    # run() is not running, so nothing could linger: each item must go out in its caller's task
+    with anyio.fail_after(5):
+        assert await batcher.submit(1) == 10
+        clock.now += 31  # longer than the busy linger: a quiet spell
+        assert await batcher.submit(2) == 20
+        clock.now += 60
+        assert await batcher.submit(3) == 30
+    assert recorder.batches == [[1], [2], [3]]
+
+
+async def test_when_company_is_expected_even_the_first_item_waits_for_it() -> None:
+    recorder = Recorder()
+    clock = FakeClock()  # never advances, but nothing came before the first item
+    batcher = Batcher(recorder.flush, size=3, busy_linger=30, clock=clock)
+
+    async def submit_expecting_company(i: int) -> None:
+        company_expected.set(True)  # as a client with other calls in flight does
+        await batcher.submit(i)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(batcher.run)
+        with anyio.fail_after(5):  # a 30 s linger on a full batch would trip this
+            async with anyio.create_task_group() as callers:
+                callers.start_soon(submit_expecting_company, 1)
+                await anyio.wait_all_tasks_blocked()
+                assert recorder.batches == []  # the first one waits
+                callers.start_soon(submit_expecting_company, 2)
+                callers.start_soon(submit_expecting_company, 3)
+        tg.cancel_scope.cancel()
+    assert recorder.batches == [[1, 2, 3]]
+
+
+async def test_company_expected_does_not_hold_back_a_batcher_without_busy_linger() -> None:
+    recorder = Recorder()
+    batcher = Batcher(recorder.flush)
+    company_expected.set(True)
+    with anyio.fail_after(5):  # run() is not running: only the caller's own task can send it
+        assert await batcher.submit(5) == 50
+    assert recorder.batches == [[5]]

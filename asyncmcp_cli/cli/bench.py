@@ -54,6 +54,14 @@ def bench(
             help="How long to wait for the idle sessions' answers; fewer answered is reported. [default: 120]",
         ),
     ] = None,
+    shapes: Annotated[
+        bool,
+        typer.Option(
+            "--shapes",
+            help="Measure the load shapes instead (1x50, 5x10, 4 processes x 40, 1/2/4 workers, idle), "
+            "each side in its own processes; --calls is per shape.",
+        ),
+    ] = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Measure the SQS transport where you point it: latency against the raw floor, throughput, cost.
@@ -71,6 +79,9 @@ def bench(
     from asyncmcp_cli.local_aws import local_endpoint_process
 
     setup_logging("warning")
+    if shapes:
+        _bench_shapes(local, endpoint_url, region, calls or 200, idle_seconds or 30.0, json_output)
+        return
     given = {"calls": calls, "clients": clients, "in_flight": in_flight}
     given |= {"idle_seconds": idle_seconds, "idle_sessions": idle_sessions, "idle_sessions_wait": idle_wait}
     options = dataclasses.replace(
@@ -151,3 +162,29 @@ def _target(value: float, name: str, targets: dict[str, float]) -> str:
     limit = targets[name]
     mark = "[green]✓[/]" if value <= limit else "[yellow]✗[/]"
     return f"≤ {limit:g} {mark}"
+
+
+def _bench_shapes(
+    local: bool, endpoint_url: str | None, region: str | None, calls: int, idle_seconds: float, json_output: bool
+) -> None:
+    from contextlib import nullcontext
+
+    from asyncmcp_cli import aws
+    from asyncmcp_cli.benchmarking.report import print_comparison
+    from asyncmcp_cli.benchmarking.shapes import run_standard_shapes
+    from asyncmcp_cli.local_aws import local_endpoint_process
+
+    with local_endpoint_process() if local else nullcontext() as endpoint:
+        settings = aws.AwsSettings(endpoint_url=endpoint.url if endpoint else endpoint_url, region=region)
+        results = run_standard_shapes(
+            settings.resolved_endpoint,
+            settings.resolved_region,
+            calls=calls,
+            idle_seconds=idle_seconds,
+            endpoint_pid=endpoint.pid if endpoint else None,
+            step=(lambda _: None) if json_output else lambda text: err_console.print(f"[dim]measuring {text}…[/]"),
+        )
+    if json_output:
+        print_json([result.as_dict() for result in results])
+        return
+    print_comparison(results)

@@ -32,7 +32,7 @@ import mcp_types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import ServerMessageMetadata, SessionMessage
 
-from asyncmcp_cli import codec, tracing
+from asyncmcp_cli import batching, codec, tracing
 from asyncmcp_cli.observability import recorder
 from asyncmcp_cli.results import ResultStore
 from asyncmcp_cli.transports.base import Connection
@@ -374,6 +374,7 @@ class SessionHub:
             )
             return
         extra = {SEQUENCE: sequence}
+        batching.company_expected.set(self.in_flight > 1)  # other requests running: more replies follow soon
         if not codec.is_reply(message):
             await self._replies.send(client.reply_to, client.client_id, message, extra, reply_ttl=client.reply_ttl)
             return

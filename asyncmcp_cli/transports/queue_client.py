@@ -28,7 +28,7 @@ import mcp_types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import SessionMessage
 
-from asyncmcp_cli import codec, not_sent, reply_expiry, tracing
+from asyncmcp_cli import batching, codec, not_sent, reply_expiry, tracing
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
 from asyncmcp_cli.payloads import (
     CLAIM_CHECK,
@@ -57,10 +57,13 @@ This rides out an outage in a session that is already running. A one-shot
 command checks the endpoint first (`aws.check_reachable`) and fails fast if
 its very first contact fails."""
 
-REPLY_VISIBILITY_SECONDS = 2
-"""Visibility timeout of received replies. A reply is deleted as soon as it is read, so
-this only matters for a poll orphaned by a client that exited mid-poll: whatever that
-poll still receives becomes visible again after this long, for the client it belongs to."""
+REPLY_VISIBILITY_SECONDS = 10
+"""Visibility timeout of received replies. A reply is deleted once read, in a batch call that
+may linger (`sqs_queues.DELETE_LINGER_SECONDS`) and, on a loaded host, queue behind other calls
+for seconds: the delete must land before the reply becomes visible again, or it fails
+(ReceiptHandleIsInvalid) and the reply is read twice. A poll cancelled mid-way gives back what it
+received at once (`SqsQueues.receive`), so this only delays replies that a client killed
+mid-poll (SIGKILL) had taken: they reappear after this long, for the client they belong to."""
 
 
 SETTLE_SECONDS = 15.0
@@ -105,6 +108,7 @@ async def queue_client_streams(
     async def send_one(message: types.JSONRPCMessage) -> None:
         rid = codec.request_id_of(message) if codec.is_request(message) else None
         extra = {codec.METHOD: method} if (method := codec.method_of(message)) else {}
+        batching.company_expected.set(len(waiting) > 1)  # other calls in flight: this send may wait for company
         try:
             with tracing.sending(trace_as, message) as hop:
                 sent = await _send_with_retry(send, codec.encode(hop.message), attributes | extra | hop.attributes)
