@@ -45,7 +45,8 @@ from asyncmcp_cli.transports.base import CLIENT_ID
 logger = logging.getLogger(__name__)
 
 Ctx = Any  # ServerRequestContext[Any, Any]
-_RELIST_SECONDS = 30.0
+_RELIST_SECONDS = 300.0
+"""How long a full listing (ours, or a client's passing through) answers which tools declare task support."""
 _MAX_LIST_PAGES = 20
 _ORIGINAL = "_asyncmcp_before_tasks"
 
@@ -125,7 +126,8 @@ class _TaskHooks:
         if ctx.request_id is None:
             return await call_next(ctx)
         if ctx.method == "tools/list":
-            return self._stamp(await call_next(ctx))
+            first_page = not (isinstance(ctx.params, Mapping) and ctx.params.get("cursor"))
+            return self._stamp(await call_next(ctx), whole_listing=first_page)
         if ctx.method != wire.METHOD_TOOLS_CALL or not isinstance(ctx.params, Mapping):
             return await call_next(ctx)
         params = dict(ctx.params)
@@ -150,7 +152,13 @@ class _TaskHooks:
         return record.create_result()
 
     async def _support(self, ctx: Ctx, name: str) -> wire.TaskSupport:
-        """Operator's word first, then the tool's own (learnt from ``tools/list``, at most every 30 s)."""
+        """Operator's word first, then the tool's own, as learnt from ``tools/list``.
+
+        The server lists its tools at most every `_RELIST_SECONDS`, and a client's own
+        listing of every tool passing through counts as one, so a plain call seldom costs
+        a lookup; but it is made for a caller without the capability too, which must get
+        ``-32021`` from a tool that requires tasks.
+        """
         if name in self.named:
             return self.named[name]
         if name not in self._declared and time.monotonic() - self._listed_at > _RELIST_SECONDS:
@@ -168,16 +176,21 @@ class _TaskHooks:
             for _ in range(_MAX_LIST_PAGES):
                 page_ctx = replace(ctx, method="tools/list", params={"cursor": cursor} if cursor else None)
                 listed = await entry.handler(page_ctx, types.PaginatedRequestParams(cursor=cursor))
-                self._stamp(_dump(listed))
+                self._stamp(_dump(listed), whole_listing=False)
                 cursor = getattr(listed, "next_cursor", None)
                 if not cursor:
                     return
         except Exception as exc:  # a failed lookup must not fail the plain call that prompted it
             logger.warning("could not list tools to learn their task support: %s", exc)
 
-    def _stamp(self, listed: Any) -> Any:
-        """Show command-line task tools in ``tools/list``; remember what every tool declares."""
+    def _stamp(self, listed: Any, *, whole_listing: bool) -> Any:
+        """Show command-line task tools in ``tools/list``; remember what every tool declares.
+
+        A client's listing of every tool (one page, no cursor) is as good as our own lookup.
+        """
         tools = listed.get("tools") if isinstance(listed, dict) else None
+        if whole_listing and isinstance(tools, list) and not (isinstance(listed, dict) and listed.get("nextCursor")):
+            self._listed_at = time.monotonic()
         for tool in tools if isinstance(tools, list) else ():
             if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
                 continue

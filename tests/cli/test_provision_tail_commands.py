@@ -113,7 +113,9 @@ def test_unreachable_targets_are_one_clear_line(
         assert word in done.stderr
 
 
-def test_tail_bad_input_is_a_clear_line(moto: LocalEndpoint, env: dict[str, str], prefix: str) -> None:
+def test_tail_bad_input_is_a_clear_line(
+    moto: LocalEndpoint, env: dict[str, str], prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     missing = invoke("tail", f"{prefix}-no-such-queue")
     assert missing.exit_code == 4 and "does not exist" in missing.stderr
     no_profile = invoke("tail", "dlq")
@@ -121,7 +123,11 @@ def test_tail_bad_input_is_a_clear_line(moto: LocalEndpoint, env: dict[str, str]
 
     url = aws.client("sqs", moto.settings).create_queue(QueueName=f"{prefix}-odd")["QueueUrl"]
     aws.client("sqs", moto.settings).send_message(QueueUrl=url, MessageBody="plain words, not JSON")
-    shown = invoke("tail", url, env={"COLUMNS": "160"})
+    # The console took its width when the CLI was first imported in this process, whatever COLUMNS was then.
+    from asyncmcp_cli.cli._common import console
+
+    monkeypatch.setattr(console, "width", 160)
+    shown = invoke("tail", url)
     assert shown.exit_code == 0, shown.output
     assert "invalid" in shown.stdout and "(not JSON) plain words" in shown.stdout
     assert "raises the message's receive count" in shown.stderr

@@ -7,8 +7,9 @@ import typer
 from asyncmcp_cli.cli._common import EXIT_CODES_HELP
 
 EXIT_CODES = (
-    EXIT_CODES_HELP.rstrip(".")
-    + " · task get/wait: 7 still running, 8 cancelled, unknown or expired · 130 cancelled with Ctrl-C."
+    EXIT_CODES_HELP.split(" · 7 ")[0]
+    + " · 7 not answered yet (collect), still running (task) · 8 gone: already collected here or expired"
+    " (collect), cancelled, unknown or expired (task) · 130 cancelled with Ctrl-C."
 )
 
 HELP = (
