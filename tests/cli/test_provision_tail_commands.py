@@ -123,10 +123,11 @@ def test_tail_bad_input_is_a_clear_line(
 
     url = aws.client("sqs", moto.settings).create_queue(QueueName=f"{prefix}-odd")["QueueUrl"]
     aws.client("sqs", moto.settings).send_message(QueueUrl=url, MessageBody="plain words, not JSON")
-    # The console took its width when the CLI was first imported in this process, whatever COLUMNS was then.
-    from asyncmcp_cli.cli._common import console
+    # The consoles took their width when the CLI was first imported in this process, whatever COLUMNS was then.
+    from asyncmcp_cli.cli._common import console, err_console
 
     monkeypatch.setattr(console, "width", 160)
+    monkeypatch.setattr(err_console, "width", 160)
     shown = invoke("tail", url)
     assert shown.exit_code == 0, shown.output
     assert "invalid" in shown.stdout and "(not JSON) plain words" in shown.stdout
