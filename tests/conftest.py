@@ -29,6 +29,19 @@ def isolated_profiles(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     monkeypatch.delenv("ASYNCMCP_PROFILE", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def piped_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI run in-process (Typer's runner) prints as a piped `asyncmcp` process does: lines never wrapped.
+
+    Its consoles take their width once, when the CLI is first imported in a process, from whatever
+    `COLUMNS` was then; without this an in-process test's output would depend on which test came first.
+    """
+    from asyncmcp_cli.cli._common import PIPE_WIDTH, console, err_console
+
+    monkeypatch.setattr(console, "width", PIPE_WIDTH)
+    monkeypatch.setattr(err_console, "width", PIPE_WIDTH)
+
+
 @pytest.fixture(scope="session")
 def moto() -> Iterator[local_aws.LocalEndpoint]:
     """moto's server over real HTTP on 127.0.0.1, on a free port, for the whole session."""
