@@ -11,7 +11,7 @@ from asyncmcp_cli import aws, moto_fifo
 from asyncmcp_cli.local_aws import LocalEndpoint
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 def test_a_long_poll_already_waiting_gets_the_next_message_of_a_group_freed_by_a_delete(moto: LocalEndpoint) -> None:
     sqs = aws.client("sqs", moto.settings)
     url = sqs.create_queue(QueueName=f"asyncmcp-g{uuid.uuid4().hex[:8]}.fifo", Attributes={"FifoQueue": "true"})[

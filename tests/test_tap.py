@@ -15,7 +15,7 @@ from tests.transports.test_sqs import sqs_transport
 pytestmark = pytest.mark.anyio
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 async def test_a_broken_tap_leaves_the_calls_alone_and_is_logged_once_per_peer(
     queues: Queues, caplog: pytest.LogCaptureFixture
 ) -> None:

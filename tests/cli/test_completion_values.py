@@ -20,7 +20,7 @@ from asyncmcp_cli import profiles
 from asyncmcp_cli.cli.connect.tool_cache import ListingCache
 from asyncmcp_cli.transports.names import BUILTIN
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(120)
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = "from asyncmcp_cli.cli import app; app(prog_name='asyncmcp')"

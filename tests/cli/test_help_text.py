@@ -36,7 +36,7 @@ def help_of(words: list[str]) -> str:
     return done.stdout
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("words", COMMANDS, ids=lambda words: " ".join(words) or "asyncmcp")
 def test_no_bool_types_and_no_doubled_brackets(words: list[str]) -> None:
     text = help_of(words)
@@ -45,14 +45,14 @@ def test_no_bool_types_and_no_doubled_brackets(words: list[str]) -> None:
     assert "<bool>" not in text
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 def test_transport_help_names_every_builtin_transport() -> None:
     line = next(line for line in help_of(["connect", "call"]).splitlines() if line.startswith("│ --transport"))
     for name in BUILTIN:
         assert name in line, name
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 def test_the_exit_codes_are_listed_once() -> None:
     text = " ".join(help_of(["connect"]).split())
     assert text.count("· 7 ") == 1 and text.count("· 8 ") == 1

@@ -25,6 +25,9 @@ from tests.conftest import read_until
 
 CLI = [sys.executable, "-m", "asyncmcp_cli"]
 
+# Each test runs seven or more CLI processes one after another; on a busy CI machine that is minutes.
+pytestmark = pytest.mark.timeout(240)
+
 
 @pytest.fixture
 def env(moto: LocalEndpoint, tmp_path: Path) -> dict[str, str]:

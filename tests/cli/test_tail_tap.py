@@ -154,7 +154,7 @@ def test_a_stale_tap_queue_is_removed_by_the_next_tail_and_nothing_else(
     assert stale not in tap_queues(moto, prefix)
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 def test_follow_without_a_tap_refuses_in_one_line_and_touches_nothing(
     moto: LocalEndpoint, env: dict[str, str], prefix: str
 ) -> None:

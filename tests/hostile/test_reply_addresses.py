@@ -45,7 +45,7 @@ def messages_on(queues: Queues, url: str) -> list[dict]:
     return queues.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("disguise", ["?x=/", "#/", "/"])
 async def test_a_victim_queue_disguised_as_an_allowed_name_gets_nothing(
     queues: Queues, disguise: str, caplog: pytest.LogCaptureFixture
@@ -79,7 +79,7 @@ async def test_a_victim_queue_disguised_as_an_allowed_name_gets_nothing(
     assert any(f"refusing reply address {hostile!r}" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("named_by", ["url", "name"])
 async def test_an_allowed_reply_queue_that_does_not_exist_sends_the_request_to_the_dead_letters(
     queues: Queues, named_by: str, caplog: pytest.LogCaptureFixture
@@ -111,7 +111,7 @@ async def test_an_allowed_reply_queue_that_does_not_exist_sends_the_request_to_t
     assert any("of client nobody is unreachable" in r.getMessage() for r in caplog.records)
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     "host",
     [

@@ -16,7 +16,7 @@ from asyncmcp_cli.tasks.record import TaskRecord, new_task_id
 from asyncmcp_cli.tasks.s3_store import S3TaskStore
 from asyncmcp_cli.tasks.store import MemoryTaskStore, SqliteTaskStore, TaskStore, open_task_store, update
 
-pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
 
 
 def a_task(**changes: object) -> TaskRecord:
