@@ -1,1 +1,1 @@
-"""Delivery guarantees: receipts, answers kept for redelivered requests, reply expiry, what was sent and what was not."""
+"""Delivery guarantees: receipts, answers kept for redelivered requests, reply expiry, what was sent."""
