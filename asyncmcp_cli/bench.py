@@ -40,10 +40,11 @@ from typing import Any, Protocol
 
 import anyio
 
-from asyncmcp_cli import aws, codec
+from asyncmcp_cli import aws
 from asyncmcp_cli.apps import as_lowlevel
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.demo import demo
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.server import serve
 from asyncmcp_cli.transports.base import Transport
 from asyncmcp_cli.transports.memory import MemoryTransport

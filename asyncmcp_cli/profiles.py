@@ -66,7 +66,7 @@ class Profile:
         redelivered request that reaches another worker, or another machine, is answered, not re-run."""
         if not self.bucket:
             return {}
-        from asyncmcp_cli.results import RESULTS_PREFIX  # not at import time: it loads boto3
+        from asyncmcp_cli.delivery.results import RESULTS_PREFIX  # not at import time: it loads boto3
 
         return {"result_cache": f"s3://{self.bucket}/{RESULTS_PREFIX}"}
 

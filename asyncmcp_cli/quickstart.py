@@ -13,8 +13,8 @@ from typing import Any
 import anyio
 import mcp_types as types
 
-from asyncmcp_cli import local_aws
 from asyncmcp_cli.apps import as_lowlevel
+from asyncmcp_cli.aws import local_aws
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.demo import demo
 from asyncmcp_cli.server import serve

@@ -30,8 +30,8 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from asyncmcp_cli import aws
+from asyncmcp_cli.aws.sns_topics import SnsTopics, topic_name_of
 from asyncmcp_cli.errors import AsyncMCPError
-from asyncmcp_cli.sns_topics import SnsTopics, topic_name_of
 
 logger = logging.getLogger(__name__)
 

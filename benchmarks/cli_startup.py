@@ -68,7 +68,7 @@ def completion_env(base: dict[str, str], words: str) -> dict[str, str]:
 @contextmanager
 def demo_server(env: dict[str, str]) -> Iterator[dict[str, str]]:
     """The embedded endpoint and `asyncmcp serve` (the demo) on it; yields the environment to reach them."""
-    from asyncmcp_cli.local_aws import create_queues, local_endpoint_process
+    from asyncmcp_cli.aws.local_aws import create_queues, local_endpoint_process
 
     with local_endpoint_process() as endpoint:
         create_queues(endpoint.settings)

@@ -1,5 +1,5 @@
 """tools/call latency over a FIFO queue pair on the local moto endpoint, with and without
-the FIFO correction the embedded endpoint applies (`asyncmcp_cli.moto_fifo`).
+the FIFO correction the embedded endpoint applies (`asyncmcp_cli.aws.moto_fifo`).
 
 Default long polls (20 s) on both ends. Prints figures; asserts nothing.
 
@@ -17,10 +17,10 @@ import anyio
 
 from asyncmcp_cli import aws
 from asyncmcp_cli.apps import as_lowlevel
+from asyncmcp_cli.aws.local_aws import LocalEndpoint, local_endpoint_process
 from asyncmcp_cli.bench import percentiles
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.demo import demo
-from asyncmcp_cli.local_aws import LocalEndpoint, local_endpoint_process
 from asyncmcp_cli.server import serve
 from asyncmcp_cli.transports.sqs import SqsTransport
 

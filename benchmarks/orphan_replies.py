@@ -26,9 +26,9 @@ import anyio
 
 from asyncmcp_cli import aws
 from asyncmcp_cli.apps import as_lowlevel
+from asyncmcp_cli.aws.local_aws import LocalEndpoint, local_endpoint_process
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.demo import demo
-from asyncmcp_cli.local_aws import LocalEndpoint, local_endpoint_process
 from asyncmcp_cli.server import serve
 from asyncmcp_cli.transports.sqs import SqsTransport
 

@@ -14,8 +14,8 @@ import logging
 
 import anyio
 
+from asyncmcp_cli.aws.local_aws import local_endpoint_process
 from asyncmcp_cli.bench import BenchSettings, run_bench
-from asyncmcp_cli.local_aws import local_endpoint_process
 
 
 def main() -> None:

@@ -34,7 +34,8 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import MCPServer
 
-from asyncmcp_cli import aws, local_aws
+from asyncmcp_cli import aws
+from asyncmcp_cli.aws import local_aws
 from asyncmcp_cli.bench import RequestCounter
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.server import serve

@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     parser.add_argument("--log", metavar="FILE", default="/dev/null", help="where the processes' stderr goes")
     args = parser.parse_args()
-    from asyncmcp_cli.local_aws import local_endpoint_process
+    from asyncmcp_cli.aws.local_aws import local_endpoint_process
 
     libraries = []
     if args.only != "ours":

@@ -33,9 +33,9 @@ from mcp.server.mcpserver import MCPServer
 from rich.console import Console
 from rich.table import Table
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.apps import as_lowlevel
 from asyncmcp_cli.client import open_client
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.server import serve
 from asyncmcp_cli.transports.base import Transport
 from asyncmcp_cli.transports.http_webhook.transport import HttpWebhookTransport

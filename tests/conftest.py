@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import anyio
 import pytest
 
-from asyncmcp_cli import aws, local_aws
+from asyncmcp_cli import aws
+from asyncmcp_cli.aws import local_aws
 
 
 @pytest.fixture

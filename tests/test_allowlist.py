@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from asyncmcp_cli.allowlist import AllowList, MalformedReplyAddressError, parse_reply_address
+from asyncmcp_cli.delivery.allowlist import AllowList, MalformedReplyAddressError, parse_reply_address
 
 HOME = "http://127.0.0.1:4750/000000000000/asyncmcp-requests"
 TOPIC_HOME = "arn:aws:sns:us-east-1:000000000000:asyncmcp-requests"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from asyncmcp_cli.arguments import (
+from asyncmcp_cli.errors import UsageError
+from asyncmcp_cli.protocol.arguments import (
     InvalidArgumentsError,
     UnknownNameError,
     build_arguments,
@@ -13,7 +14,6 @@ from asyncmcp_cli.arguments import (
     split_pairs,
     suggest,
 )
-from asyncmcp_cli.errors import UsageError
 
 # The shape pydantic (and so MCPServer) writes for a tool's input schema.
 SCHEMA = {

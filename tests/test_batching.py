@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import anyio
 import pytest
 
-from asyncmcp_cli.batching import Batcher, BatcherPool, company_expected
+from asyncmcp_cli.aws.batching import Batcher, BatcherPool, company_expected
 from asyncmcp_cli.errors import TransportError
 
 pytestmark = pytest.mark.anyio

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from asyncmcp_cli import local_aws
+from asyncmcp_cli.aws import local_aws
 from asyncmcp_cli.benchmarking.report import shape_lines
 from asyncmcp_cli.benchmarking.shapes import Shape, run_shapes, this_python
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from mcp import Client
 
-from asyncmcp_cli.arguments import InvalidArgumentsError, UnknownNameError
-from asyncmcp_cli.catalog import Catalog
+from asyncmcp_cli.protocol.arguments import InvalidArgumentsError, UnknownNameError
+from asyncmcp_cli.protocol.catalog import Catalog
 from tests.cli.richapp import server
 
 pytestmark = pytest.mark.anyio

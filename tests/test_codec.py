@@ -3,7 +3,7 @@ from __future__ import annotations
 import mcp_types as types
 import pytest
 
-from asyncmcp_cli import codec
+from asyncmcp_cli.protocol import codec
 
 
 def test_round_trip_keeps_the_message() -> None:

@@ -10,10 +10,11 @@ import mcp_types as types
 import pytest
 from mcp_types import PROTOCOL_VERSION_META_KEY
 
-from asyncmcp_cli import codec, reply_expiry
-from asyncmcp_cli.deferred import collect, fire, sdk_request
+from asyncmcp_cli.delivery import reply_expiry
+from asyncmcp_cli.delivery.deferred import collect, fire, sdk_request
+from asyncmcp_cli.delivery.receipts import Receipt
 from asyncmcp_cli.errors import ConfigurationError
-from asyncmcp_cli.receipts import Receipt
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.memory import MemoryTransport
 from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues, wait_until

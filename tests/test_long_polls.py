@@ -5,8 +5,8 @@ import threading
 import anyio
 import pytest
 
-from asyncmcp_cli import long_polls
-from asyncmcp_cli.long_polls import DaemonThreads, join_abandoned, run_abandonable
+from asyncmcp_cli.aws import long_polls
+from asyncmcp_cli.aws.long_polls import DaemonThreads, join_abandoned, run_abandonable
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.anyio

@@ -7,8 +7,9 @@ import uuid
 
 import pytest
 
-from asyncmcp_cli import aws, moto_fifo
-from asyncmcp_cli.local_aws import LocalEndpoint
+from asyncmcp_cli import aws
+from asyncmcp_cli.aws import moto_fifo
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
 
 
 @pytest.mark.timeout(120)

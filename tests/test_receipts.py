@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from asyncmcp_cli.receipts import PREFIX, BadReceiptError, Receipt
+from asyncmcp_cli.delivery.receipts import PREFIX, BadReceiptError, Receipt
 
 RECEIPT = Receipt(
     transport="sqs",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from asyncmcp_cli import reply_expiry as rx
+from asyncmcp_cli.delivery import reply_expiry as rx
 
 
 @pytest.mark.parametrize(

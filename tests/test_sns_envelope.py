@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from asyncmcp_cli import codec, sns_envelope
-from asyncmcp_cli.sqs_queues import Received
+from asyncmcp_cli.aws import sns_envelope
+from asyncmcp_cli.aws.sqs_queues import Received
+from asyncmcp_cli.protocol import codec
 
 BODY = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from asyncmcp_cli.sns_topics import AttributeFilter, attribute_filter
+from asyncmcp_cli.aws.sns_topics import AttributeFilter, attribute_filter
 
 ID = "asyncmcp-client-id"
 

@@ -95,7 +95,7 @@ def exit_code_for(exc: BaseException) -> ExitCode:
 
 def fail(message: str, code: ExitCode) -> typer.Exit:
     """One line on stderr and the exit to raise. `message` may quote what a server or a message said."""
-    from asyncmcp_cli import safe_text
+    from asyncmcp_cli.protocol import safe_text
 
     err_console.print(f"[bold red]error:[/] {safe_text.markup(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(int(code))
@@ -123,7 +123,7 @@ def describe_mcp_error(exc: Any) -> tuple[str, ExitCode]:
     """What an SDK error means to the user: not sent (a local failure), timed out, or the server's answer."""
     from mcp_types import REQUEST_TIMEOUT
 
-    from asyncmcp_cli import not_sent
+    from asyncmcp_cli.delivery import not_sent
 
     cause = not_sent.cause_of(exc.error.data)
     if cause is not None:
@@ -174,7 +174,7 @@ def setup_logging(level: str, log_format: str = "rich") -> None:
     that remembered to (control characters shown as escapes for Rich, JSON
     string escapes for ``json``: see `asyncmcp_cli.observability.logs`).
     """
-    from asyncmcp_cli import safe_text
+    from asyncmcp_cli.protocol import safe_text
 
     handler: logging.Handler
     if log_format == "json":

@@ -75,8 +75,8 @@ def bench(
     from contextlib import nullcontext
 
     from asyncmcp_cli import aws
+    from asyncmcp_cli.aws.local_aws import local_endpoint_process
     from asyncmcp_cli.bench import LONG, BenchSettings, run_bench
-    from asyncmcp_cli.local_aws import local_endpoint_process
 
     setup_logging("warning")
     if shapes:
@@ -170,9 +170,9 @@ def _bench_shapes(
     from contextlib import nullcontext
 
     from asyncmcp_cli import aws
+    from asyncmcp_cli.aws.local_aws import local_endpoint_process
     from asyncmcp_cli.benchmarking.report import print_comparison
     from asyncmcp_cli.benchmarking.shapes import run_standard_shapes
-    from asyncmcp_cli.local_aws import local_endpoint_process
 
     with local_endpoint_process() if local else nullcontext() as endpoint:
         settings = aws.AwsSettings(endpoint_url=endpoint.url if endpoint else endpoint_url, region=region)

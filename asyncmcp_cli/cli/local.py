@@ -36,7 +36,7 @@ def local(
     import threading
     from contextlib import ExitStack
 
-    from asyncmcp_cli import local_aws
+    from asyncmcp_cli.aws import local_aws
     from asyncmcp_cli.errors import ConfigurationError
 
     with ExitStack() as stack:

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli._common import (
     LogFormat,
     LogFormatOption,
@@ -24,6 +23,7 @@ from asyncmcp_cli.cli._common import (
     with_transport_options,
 )
 from asyncmcp_cli.cli._upstream import UpstreamCommand, chosen_server, parse_headers, upstream_argv
+from asyncmcp_cli.protocol import safe_text
 
 
 class UpstreamSessions(str, Enum):

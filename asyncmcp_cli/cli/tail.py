@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli import completers
 from asyncmcp_cli.cli._common import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -27,7 +26,8 @@ from asyncmcp_cli.cli._common import (
     setup_logging,
     valid_endpoint_url,
 )
-from asyncmcp_cli.reply_expiry import ORPHAN_RECEIVE_COUNT
+from asyncmcp_cli.delivery.reply_expiry import ORPHAN_RECEIVE_COUNT
+from asyncmcp_cli.protocol import safe_text
 
 _KIND_STYLES = {"request": "cyan", "notification": "blue", "response": "green", "error": "red", "invalid": "bold red"}
 _COLUMNS = (  # (header, width, min width): on a narrow terminal the names shrink first

@@ -2,7 +2,7 @@
 
 Decoding never fails: a body that is not JSON, or JSON that is not JSON-RPC,
 becomes an ``invalid`` observation that keeps the body and says what is wrong
-with it. SNS envelopes are unwrapped (`asyncmcp_cli.sns_envelope`).
+with it. SNS envelopes are unwrapped (`asyncmcp_cli.aws.sns_envelope`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from asyncmcp_cli import codec, reply_expiry, sns_envelope, tap
-from asyncmcp_cli.sns_topics import is_topic_arn, topic_name_of
-from asyncmcp_cli.sqs_queues import Received, queue_name_of
+from asyncmcp_cli import tap
+from asyncmcp_cli.aws import sns_envelope
+from asyncmcp_cli.aws.sns_topics import is_topic_arn, topic_name_of
+from asyncmcp_cli.aws.sqs_queues import Received, queue_name_of
+from asyncmcp_cli.delivery import reply_expiry
+from asyncmcp_cli.protocol import codec
 
 KINDS = ("request", "notification", "response", "error", "invalid")
 

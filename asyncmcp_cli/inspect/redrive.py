@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 import anyio
 
 from asyncmcp_cli import aws
-from asyncmcp_cli.allowlist import AllowList
+from asyncmcp_cli.aws.sqs_queues import Received, SqsQueues, queue_name_of
+from asyncmcp_cli.delivery.allowlist import AllowList
 from asyncmcp_cli.errors import AsyncMCPError, ConfigurationError
-from asyncmcp_cli.sqs_queues import Received, SqsQueues, queue_name_of
 
 logger = logging.getLogger(__name__)
 

@@ -30,10 +30,10 @@ import anyio
 import anyio.abc
 
 from asyncmcp_cli import aws
+from asyncmcp_cli.aws.sqs_queues import Received, SqsQueues, queue_name_of
 from asyncmcp_cli.errors import AsyncMCPError
 from asyncmcp_cli.inspect.decode import Observed, decode
 from asyncmcp_cli.inspect.pairing import Pairer
-from asyncmcp_cli.sqs_queues import Received, SqsQueues, queue_name_of
 
 logger = logging.getLogger(__name__)
 

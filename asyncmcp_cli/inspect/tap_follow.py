@@ -20,12 +20,12 @@ import anyio
 import anyio.abc
 
 from asyncmcp_cli import aws
+from asyncmcp_cli.aws.sqs_queues import SqsQueues, queue_name_of
 from asyncmcp_cli.errors import AsyncMCPError
 from asyncmcp_cli.inspect.decode import Observed, decode_tapped
 from asyncmcp_cli.inspect.pairing import Pairer
 from asyncmcp_cli.inspect.tail import Emit, QueueInfo, TailOptions, TailSummary
 from asyncmcp_cli.inspect.tap_queue import tap_queue
-from asyncmcp_cli.sqs_queues import SqsQueues, queue_name_of
 
 REORDER_SECONDS = 1.0
 """How long a copy is held before it is shown, so copies delivered out of order are shown in send order."""

@@ -23,9 +23,9 @@ from typing import Any
 import anyio
 
 from asyncmcp_cli import aws
+from asyncmcp_cli.aws.sns_topics import SnsTopics, topic_name_of
+from asyncmcp_cli.aws.sqs_queues import queue_name_of
 from asyncmcp_cli.errors import AsyncMCPError, ConfigurationError
-from asyncmcp_cli.sns_topics import SnsTopics, topic_name_of
-from asyncmcp_cli.sqs_queues import queue_name_of
 
 logger = logging.getLogger(__name__)
 

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asyncmcp_cli import aws
+from asyncmcp_cli.aws.sns_topics import find_subscription
 from asyncmcp_cli.errors import ConfigurationError, TransportError
 from asyncmcp_cli.provision import policies
 from asyncmcp_cli.provision.lookups import Lookups, call, tag_list
 from asyncmcp_cli.provision.ownership import tagged_for, tags_for
 from asyncmcp_cli.provision.plan import Bucket, Plan, Queue, Resource, Subscription, Topic
 from asyncmcp_cli.provision.targets import Target
-from asyncmcp_cli.sns_topics import find_subscription
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import boto3
 import botocore.exceptions
 
 from asyncmcp_cli import aws
+from asyncmcp_cli.aws.sns_topics import topic_arn
 from asyncmcp_cli.errors import ConfigurationError, QueueNotFoundError, TransportError
 from asyncmcp_cli.provision.targets import Target
-from asyncmcp_cli.sns_topics import topic_arn
 
 T = TypeVar("T")
 _NOT_FOUND = {"NotFound", "NotFoundException", "ResourceNotFound", "ResourceNotFoundException"}

@@ -11,8 +11,8 @@ import json
 import re
 from typing import Any
 
-from asyncmcp_cli.payloads import KEY_PREFIX
-from asyncmcp_cli.results import RESULTS_PREFIX
+from asyncmcp_cli.aws.payloads import KEY_PREFIX
+from asyncmcp_cli.delivery.results import RESULTS_PREFIX
 from asyncmcp_cli.tasks.store import DEFAULT_PREFIX as TASKS_PREFIX
 
 PAYLOAD_EXPIRY_DAYS = 1

@@ -20,7 +20,8 @@ from typing import Any
 
 import botocore.exceptions
 
-from asyncmcp_cli import aws, local_aws
+from asyncmcp_cli import aws
+from asyncmcp_cli.aws import local_aws
 from asyncmcp_cli.errors import ConfigurationError, CredentialsError, EndpointUnreachableError
 
 TARGETS = ("local", "localstack", "aws")

@@ -36,9 +36,9 @@ from mcp.server.connection import Connection
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from asyncmcp_cli.protocol.relay import Ctx, front_connection
 from asyncmcp_cli.proxy.lane import Lane
 from asyncmcp_cli.proxy.task_lanes import TaskLanes
-from asyncmcp_cli.relay import Ctx, front_connection
 from asyncmcp_cli.transports.base import NamingTransport, SharingTransport, Transport
 from asyncmcp_cli.transports.queue_client import new_client_id
 

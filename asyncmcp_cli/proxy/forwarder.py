@@ -30,9 +30,9 @@ from mcp.server.context import CallNext, HandlerResult
 from mcp.server.lowlevel.server import Server
 
 from asyncmcp_cli.observability import recorder
+from asyncmcp_cli.protocol.relay import Ctx, forward
 from asyncmcp_cli.proxy.backend import Backend
 from asyncmcp_cli.proxy.early import initialize_result
-from asyncmcp_cli.relay import Ctx, forward
 
 logger = logging.getLogger(__name__)
 

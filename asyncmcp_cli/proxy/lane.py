@@ -23,7 +23,7 @@ import anyio.abc
 from mcp.shared.dispatcher import CallOptions
 from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
 
-from asyncmcp_cli.relay import FrontRoutes
+from asyncmcp_cli.protocol.relay import FrontRoutes
 from asyncmcp_cli.transports.base import Transport
 
 logger = logging.getLogger(__name__)

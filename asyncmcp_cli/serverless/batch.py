@@ -37,13 +37,14 @@ from mcp.server.lowlevel.server import Server
 from mcp.server.runner import serve_dual_era_loop
 from mcp_types import PROTOCOL_VERSION_META_KEY
 
-from asyncmcp_cli import aws, codec
-from asyncmcp_cli.allowlist import AllowList
+from asyncmcp_cli import aws
+from asyncmcp_cli.aws.payloads import ClaimCheck
+from asyncmcp_cli.aws.sqs_queues import SqsQueues
+from asyncmcp_cli.delivery.allowlist import AllowList
+from asyncmcp_cli.delivery.results import ResultStore
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
-from asyncmcp_cli.payloads import ClaimCheck
-from asyncmcp_cli.results import ResultStore
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.serverless.events import Record
-from asyncmcp_cli.sqs_queues import SqsQueues
 from asyncmcp_cli.tap import tapping
 from asyncmcp_cli.transports.hub import SessionHub
 from asyncmcp_cli.transports.inbound import Inbound

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from asyncmcp_cli.aws.sqs_queues import Received
 from asyncmcp_cli.errors import ConfigurationError
-from asyncmcp_cli.sqs_queues import Received
 
 logger = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ import anyio
 
 from asyncmcp_cli import tracing
 from asyncmcp_cli.apps import load_server
-from asyncmcp_cli.results import ResultStore, open_result_store
+from asyncmcp_cli.aws.sqs_queues import SqsQueues
+from asyncmcp_cli.delivery.results import ResultStore, open_result_store
 from asyncmcp_cli.serverless.batch import QueueFacts, serve_batch
 from asyncmcp_cli.serverless.events import records_of
 from asyncmcp_cli.serverless.settings import LambdaSettings
-from asyncmcp_cli.sqs_queues import SqsQueues
 
 logger = logging.getLogger(__name__)
 

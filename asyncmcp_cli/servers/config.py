@@ -76,7 +76,7 @@ def lookup(name: str, path: str | Path) -> NamedServer:
     servers = load(path)
     if name in servers:
         return servers[name]
-    from asyncmcp_cli.arguments import suggest
+    from asyncmcp_cli.protocol.arguments import suggest
 
     hint = suggest(name, servers)
     known = f" (it names: {', '.join(sorted(servers))})" if servers else " (it names none)"

@@ -35,7 +35,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ValidationError
 
-from asyncmcp_cli import codec
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.tasks import wire
 from asyncmcp_cli.tasks.progress import TaskSession
 from asyncmcp_cli.tasks.record import TaskRecord

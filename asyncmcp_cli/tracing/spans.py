@@ -29,7 +29,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import Link, SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from asyncmcp_cli import codec
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.tracing import TRACEPARENT, Destination, Hop, Processing
 
 logger = logging.getLogger(__name__)

@@ -32,9 +32,11 @@ import mcp_types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import ServerMessageMetadata, SessionMessage
 
-from asyncmcp_cli import batching, codec, tracing
+from asyncmcp_cli import tracing
+from asyncmcp_cli.aws import batching
+from asyncmcp_cli.delivery.results import ResultStore
 from asyncmcp_cli.observability import recorder
-from asyncmcp_cli.results import ResultStore
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.base import Connection
 from asyncmcp_cli.transports.inbound import Inbound, preview, settle
 from asyncmcp_cli.transports.ordering import SEQUENCE, Sequencer

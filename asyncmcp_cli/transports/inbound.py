@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import anyio
 import mcp_types as types
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.observability import recorder
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.tracing import Processing
 from asyncmcp_cli.types import Ack
 

@@ -3,7 +3,7 @@
 Shared by the long-polling `QueueListener` and the AWS Lambda handler
 (`asyncmcp_cli.serverless`), so that a message is judged the same way whoever
 received it: a claim check is followed only when bound to the message's own
-routing (`asyncmcp_cli.payloads`), a body that is not JSON-RPC becomes an
+routing (`asyncmcp_cli.aws.payloads`), a body that is not JSON-RPC becomes an
 exception for the `SessionHub` to answer and dead-letter, and routing comes
 from the attributes first, then `_meta`.
 """
@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import mcp_types as types
 
-from asyncmcp_cli import codec, tracing
+from asyncmcp_cli import tracing
+from asyncmcp_cli.aws.payloads import Binding, ClaimCheck, Cleanup, nothing
+from asyncmcp_cli.aws.sqs_queues import Received, SqsQueues, queue_name_of
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
-from asyncmcp_cli.payloads import Binding, ClaimCheck, Cleanup, nothing
-from asyncmcp_cli.sqs_queues import Received, SqsQueues, queue_name_of
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.types import Ack
 
 logger = logging.getLogger(__name__)

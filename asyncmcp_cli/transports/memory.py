@@ -17,10 +17,10 @@ import mcp_types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import SessionMessage
 
-from asyncmcp_cli import codec
+from asyncmcp_cli.delivery.results import MemoryResultStore
 from asyncmcp_cli.errors import TransportError
 from asyncmcp_cli.options import query_options
-from asyncmcp_cli.results import MemoryResultStore
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.hub import Inbound, SessionHub
 from asyncmcp_cli.transports.queue_client import new_client_id
 from asyncmcp_cli.types import TransportStreams

@@ -28,9 +28,9 @@ import mcp_types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.shared.message import SessionMessage
 
-from asyncmcp_cli import batching, codec, not_sent, reply_expiry, tracing
-from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
-from asyncmcp_cli.payloads import (
+from asyncmcp_cli import tracing
+from asyncmcp_cli.aws import batching
+from asyncmcp_cli.aws.payloads import (
     CLAIM_CHECK,
     REFUSED,
     TO_CLIENT,
@@ -40,7 +40,10 @@ from asyncmcp_cli.payloads import (
     Cleanup,
     nothing,
 )
-from asyncmcp_cli.sqs_queues import MAX_BATCH, Received, SqsQueues, queue_name_of
+from asyncmcp_cli.aws.sqs_queues import MAX_BATCH, Received, SqsQueues, queue_name_of
+from asyncmcp_cli.delivery import not_sent, reply_expiry
+from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports import ordering, reply_demux
 from asyncmcp_cli.transports.queue_listener import Unwrap, plain
 from asyncmcp_cli.types import TransportStreams

@@ -23,12 +23,12 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
-from asyncmcp_cli import long_polls
+from asyncmcp_cli.aws import long_polls
+from asyncmcp_cli.aws.payloads import ClaimCheck
+from asyncmcp_cli.aws.sqs_queues import Received, SqsQueues
+from asyncmcp_cli.delivery.results import DEFAULT_TTL_SECONDS, open_result_store
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
 from asyncmcp_cli.observability import recorder
-from asyncmcp_cli.payloads import ClaimCheck
-from asyncmcp_cli.results import DEFAULT_TTL_SECONDS, open_result_store
-from asyncmcp_cli.sqs_queues import Received, SqsQueues
 from asyncmcp_cli.transports.base import Connection
 from asyncmcp_cli.transports.hub import Inbound, ReplySender, SessionHub
 from asyncmcp_cli.transports.intake import copy_to_dead_letters, open_message

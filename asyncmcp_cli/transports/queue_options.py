@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import mcp_types as types
 
-from asyncmcp_cli import aws, codec, reply_expiry
+from asyncmcp_cli import aws
+from asyncmcp_cli.aws.payloads import DEFAULT_THRESHOLD, ClaimCheck
+from asyncmcp_cli.delivery import reply_expiry
+from asyncmcp_cli.delivery.results import DEFAULT_TTL_SECONDS
 from asyncmcp_cli.errors import ConfigurationError
-from asyncmcp_cli.payloads import DEFAULT_THRESHOLD, ClaimCheck
-from asyncmcp_cli.results import DEFAULT_TTL_SECONDS
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.queue_listener import PollSettings
 
 DEFAULT_ALLOW_REPLY = ("asyncmcp-*",)

@@ -28,9 +28,9 @@ from typing import Protocol
 import anyio
 import mcp_types as types
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.errors import DestinationUnreachableError, PayloadTooLargeError, TransportError
 from asyncmcp_cli.observability import recorder
+from asyncmcp_cli.protocol import codec
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class ReplySender(Protocol):
     `extra` are attributes (or headers) to carry beside it, such as its sequence
     number. `reply_ttl` is how long the client asked its answers to wait for it
     (None: it did not say); channels whose messages wait on a queue stamp an
-    expiry from it (`asyncmcp_cli.reply_expiry`), the others ignore it.
+    expiry from it (`asyncmcp_cli.delivery.reply_expiry`), the others ignore it.
     """
 
     def __call__(

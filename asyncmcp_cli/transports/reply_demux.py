@@ -34,7 +34,7 @@ import anyio
 import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from asyncmcp_cli.sqs_queues import Received
+from asyncmcp_cli.aws.sqs_queues import Received
 
 logger = logging.getLogger(__name__)
 

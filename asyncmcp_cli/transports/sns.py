@@ -19,7 +19,7 @@ the ``asyncmcp-client-id`` message attribute. Two setups, both made by
   an id, and nobody can guess an id to squat on it.
 
 Subscriptions may use raw message delivery or not: envelopes are unwrapped
-(`asyncmcp_cli.sns_envelope`). A ``.fifo`` topic publishes each client's
+(`asyncmcp_cli.aws.sns_envelope`). A ``.fifo`` topic publishes each client's
 messages in its own message group.
 
 Options (URL query keys, `SnsOptions` fields, ``-o KEY=VALUE``):
@@ -54,13 +54,16 @@ from typing import Any
 
 import mcp_types as types
 
-from asyncmcp_cli import aws, codec, reply_expiry, sns_envelope, tracing
-from asyncmcp_cli.allowlist import AllowList
+from asyncmcp_cli import aws, tracing
+from asyncmcp_cli.aws import sns_envelope
+from asyncmcp_cli.aws.payloads import TO_CLIENT, TO_SERVER, Binding
+from asyncmcp_cli.aws.sns_topics import AttributeFilter, SnsTopics, attribute_filter, is_topic_arn, topic_name_of
+from asyncmcp_cli.aws.sqs_queues import SqsQueues, queue_name_of
+from asyncmcp_cli.delivery import reply_expiry
+from asyncmcp_cli.delivery.allowlist import AllowList
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.options import options_from, query_options
-from asyncmcp_cli.payloads import TO_CLIENT, TO_SERVER, Binding
-from asyncmcp_cli.sns_topics import AttributeFilter, SnsTopics, attribute_filter, is_topic_arn, topic_name_of
-from asyncmcp_cli.sqs_queues import SqsQueues, queue_name_of
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.tap import now_ms, tapping
 from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
 from asyncmcp_cli.transports.queue_listener import QueueListener, listening

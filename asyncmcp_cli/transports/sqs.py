@@ -23,9 +23,9 @@ query keys, `SqsOptions` fields, CLI flags):
 - ``payload_bucket`` / ``payload_threshold`` (default 262144 bytes): messages over the
   threshold travel through this S3 bucket (set it on server and client); without a bucket
   they are refused with a JSON-RPC error naming the limit. Claim checks received are
-  followed only into this bucket, and only when bound to their message (`asyncmcp_cli.payloads`);
+  followed only into this bucket, and only when bound to their message (`asyncmcp_cli.aws.payloads`);
 - ``reply_ttl`` (s, default 120): how long this client's answers wait for it on the reply queue
-  once sent; after that any reader of the queue deletes them (`asyncmcp_cli.reply_expiry`);
+  once sent; after that any reader of the queue deletes them (`asyncmcp_cli.delivery.reply_expiry`);
 - ``max_reply_ttl`` (s, default 86400): the server's ceiling on a client's ``reply_ttl``;
 - ``tap``: an SNS topic (name or ARN) that gets a copy of every message sent, for
   ``asyncmcp tail --follow`` (best-effort, see `asyncmcp_cli.tap`); ``provision --tap`` makes one;
@@ -45,11 +45,13 @@ from typing import Any
 
 import mcp_types as types
 
-from asyncmcp_cli import codec, reply_expiry, tracing
-from asyncmcp_cli.allowlist import AllowList
+from asyncmcp_cli import tracing
+from asyncmcp_cli.aws.payloads import TO_CLIENT, TO_SERVER, Binding
+from asyncmcp_cli.aws.sqs_queues import SqsQueues, queue_name_of
+from asyncmcp_cli.delivery import reply_expiry
+from asyncmcp_cli.delivery.allowlist import AllowList
 from asyncmcp_cli.options import options_from, query_options
-from asyncmcp_cli.payloads import TO_CLIENT, TO_SERVER, Binding
-from asyncmcp_cli.sqs_queues import SqsQueues, queue_name_of
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.tap import Tap, now_ms, tapping
 from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
 from asyncmcp_cli.transports.queue_listener import QueueListener, listening

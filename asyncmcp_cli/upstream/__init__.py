@@ -6,7 +6,7 @@ server requests (sampling, elicitation, roots) gets a connection of its own,
 initialized with its capabilities (`sessions`). The SDK server that `serve`
 runs for each client (`server.UpstreamMirror`) hands its requests to the
 right one. The SDK dispatcher on a connection mints upstream-side ids, so ids
-from different clients never meet there (see `asyncmcp_cli.relay`).
+from different clients never meet there (see `asyncmcp_cli.protocol.relay`).
 
     async with upstream_server(CommandTarget.of(["mcp-server-time"])) as server:
         await serve_until_signalled(server, SqsTransport())

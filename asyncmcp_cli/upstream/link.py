@@ -28,7 +28,7 @@ from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
 from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
 from asyncmcp_cli import __version__
-from asyncmcp_cli.relay import FrontRoutes
+from asyncmcp_cli.protocol.relay import FrontRoutes
 from asyncmcp_cli.upstream.target import UpstreamTarget
 
 logger = logging.getLogger(__name__)

@@ -36,9 +36,9 @@ from mcp_types.methods import MONOLITH_RESULTS
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import TypeAdapter, ValidationError
 
-from asyncmcp_cli import codec
 from asyncmcp_cli._groups import single_errors
-from asyncmcp_cli.relay import Ctx, FrontRoutes, forward, front_connection
+from asyncmcp_cli.protocol import codec
+from asyncmcp_cli.protocol.relay import Ctx, FrontRoutes, forward, front_connection
 from asyncmcp_cli.upstream.link import NO_CAPABILITIES, SHARED_CAPABILITIES, Link
 from asyncmcp_cli.upstream.sessions import (
     DEFAULT_IDLE_TIMEOUT,

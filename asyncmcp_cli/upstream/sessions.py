@@ -40,7 +40,7 @@ from mcp.server.connection import Connection
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from asyncmcp_cli.relay import Ctx, FrontRoutes, front_connection
+from asyncmcp_cli.protocol.relay import Ctx, FrontRoutes, front_connection
 from asyncmcp_cli.upstream.link import Link, open_link
 from asyncmcp_cli.upstream.supervisor import describe_failure
 from asyncmcp_cli.upstream.target import UpstreamTarget

@@ -26,7 +26,7 @@ from mcp.shared.exceptions import MCPError
 
 from asyncmcp_cli._groups import sole_exception
 from asyncmcp_cli.errors import AsyncMCPError, ConfigurationError, TransportError
-from asyncmcp_cli.relay import FrontRoutes
+from asyncmcp_cli.protocol.relay import FrontRoutes
 from asyncmcp_cli.upstream.link import SHARED_CAPABILITIES, Link, open_link
 from asyncmcp_cli.upstream.target import UpstreamTarget, UrlTarget
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from asyncmcp_cli import local_aws
-from asyncmcp_cli.local_aws import LocalEndpoint
+from asyncmcp_cli.aws import local_aws
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
 from tests.conftest import Queues, wait_until_sync
 
 CLI = [sys.executable, "-m", "asyncmcp_cli"]

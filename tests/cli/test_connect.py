@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from asyncmcp_cli.local_aws import LocalEndpoint
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
 from tests.cli.connect_support import RICH_STDIO, connect, fresh_queues, serving
 from tests.conftest import Queues
 from tests.servers import DEMO_STDIO, free_port, http_demo_server

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import anyio
 import pytest
 
-from asyncmcp_cli.local_aws import LocalEndpoint
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
 from tests.cli.connect_support import CLI, ROOT, cli_env, connect, fresh_queues, serving
 from tests.cli.recording_server import recording_server
 from tests.conftest import Queues

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from asyncmcp_cli import aws, codec, profiles
+from asyncmcp_cli import aws, profiles
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
 from asyncmcp_cli.cli import app
-from asyncmcp_cli.local_aws import LocalEndpoint
+from asyncmcp_cli.protocol import codec
 
 pytestmark = pytest.mark.timeout(180)
 

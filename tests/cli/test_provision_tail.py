@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from asyncmcp_cli import aws
-from asyncmcp_cli.local_aws import LocalEndpoint
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
 from tests.conftest import read_until
 
 CLI = [sys.executable, "-m", "asyncmcp_cli"]

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from asyncmcp_cli import aws
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
 from asyncmcp_cli.cli import app
-from asyncmcp_cli.local_aws import LocalEndpoint
 from tests.conftest import wait_until_sync
 
 

@@ -20,7 +20,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from asyncmcp_cli.local_aws import LocalEndpoint
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
 from tests.cli.connect_support import CLI, ROOT, cli_env
 from tests.cli.processes import running
 

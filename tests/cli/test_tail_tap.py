@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from asyncmcp_cli import aws
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
 from asyncmcp_cli.inspect.tap_queue import CREATED_BY, EXPIRES, MAKER, ROLE, TAP_ROLE
-from asyncmcp_cli.local_aws import LocalEndpoint
 from tests.cli.test_provision_tail import Lines, asyncmcp, leftovers, start, stop
 from tests.conftest import read_until, wait_until_sync
 

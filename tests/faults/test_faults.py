@@ -23,9 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asyncmcp_cli import aws, codec
+from asyncmcp_cli import aws
+from asyncmcp_cli.aws.payloads import CLAIM_CHECK, KEY_PREFIX
 from asyncmcp_cli.client import open_client
-from asyncmcp_cli.payloads import CLAIM_CHECK, KEY_PREFIX
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues, read_until, wait_until
 from tests.faults.tcp_proxy import TcpProxy

@@ -16,9 +16,10 @@ import uuid
 import anyio
 import pytest
 
-from asyncmcp_cli import aws, codec
+from asyncmcp_cli import aws
+from asyncmcp_cli.aws.payloads import CLAIM_CHECK, KEY_PREFIX
 from asyncmcp_cli.client import open_client
-from asyncmcp_cli.payloads import CLAIM_CHECK, KEY_PREFIX
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues, wait_until
 from tests.testapp import ControlledApp

@@ -15,9 +15,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.client import open_client
-from asyncmcp_cli.results import SqliteResultStore
+from asyncmcp_cli.delivery.results import SqliteResultStore
+from asyncmcp_cli.protocol import codec
 from tests.conftest import Queues, wait_until
 from tests.testapp import ControlledApp
 from tests.transports.contract import running

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from asyncmcp_cli.aws import AwsSettings
-from asyncmcp_cli.receipts import BadReceiptError, ForeignEndpointError, Receipt
+from asyncmcp_cli.delivery.receipts import BadReceiptError, ForeignEndpointError, Receipt
 from tests.cli.connect_support import CLI, ROOT, cli_env
 from tests.conftest import Queues
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from asyncmcp_cli import codec
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.sqs import SqsTransport
 from asyncmcp_cli.transports.webhook.transport import WebhookTransport
 from tests.conftest import Queues, wait_until

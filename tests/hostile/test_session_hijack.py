@@ -15,9 +15,9 @@ import uuid
 import anyio
 import pytest
 
-from asyncmcp_cli import codec
+from asyncmcp_cli.aws.sqs_queues import SqsQueues
 from asyncmcp_cli.client import open_client
-from asyncmcp_cli.sqs_queues import SqsQueues
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports import memory
 from tests.conftest import Queues, wait_until
 from tests.testapp import ControlledApp

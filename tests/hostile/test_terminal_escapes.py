@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncmcp_cli import codec
+from asyncmcp_cli.protocol import codec
 from tests.cli.connect_support import CLI, ROOT, cli_env, connect, serving
 from tests.conftest import Queues, wait_until_sync
 from tests.hostile.hostile_server import HOSTILE, OSC_LINK, RAW

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from asyncmcp_cli import codec
+from asyncmcp_cli.aws.sqs_queues import Received
 from asyncmcp_cli.inspect import Pairer, decode
-from asyncmcp_cli.sqs_queues import Received
+from asyncmcp_cli.protocol import codec
 
 
 def received(body: str, *, sent: int = 1_000, **attributes: str) -> Received:

@@ -13,10 +13,10 @@ import anyio
 import anyio.to_thread
 import pytest
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.inspect import TailOptions, redrive, tail
 from asyncmcp_cli.inspect.redrive import REDRIVE_ATTRIBUTE, SOURCE_ATTRIBUTE
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.cli.connect_support import CLI, cli_env
 from tests.conftest import Queues, wait_until, wait_until_sync

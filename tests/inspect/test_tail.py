@@ -8,9 +8,9 @@ import time
 import anyio
 import pytest
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.errors import QueueNotFoundError
 from asyncmcp_cli.inspect import Observed, TailOptions, tail
+from asyncmcp_cli.protocol import codec
 from tests.conftest import Queues, wait_until
 
 pytestmark = pytest.mark.anyio
@@ -139,7 +139,7 @@ def test_follow_backs_off_only_while_old_messages_come_back() -> None:
 
 
 async def test_tail_counts_the_orphans_on_a_reply_queue(queues: Queues) -> None:
-    from asyncmcp_cli import reply_expiry
+    from asyncmcp_cli.delivery import reply_expiry
 
     now = int(time.time())
     put(queues, queues.reply_url, response(1), **{codec.CLIENT_ID: "gone", reply_expiry.EXPIRES_AT: str(now - 1)})

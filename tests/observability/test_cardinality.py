@@ -9,11 +9,11 @@ import logging
 import anyio
 import pytest
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.observability.health import serving_health
 from asyncmcp_cli.observability.logs import JsonFormatter
 from asyncmcp_cli.observability.metrics import PrometheusRecorder
 from asyncmcp_cli.observability.recorder import KNOWN_METHODS, OTHER, install, method_label
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues
 from tests.observability.support import scrape, series, value

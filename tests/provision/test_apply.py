@@ -7,9 +7,10 @@ import uuid
 
 import pytest
 
-from asyncmcp_cli import aws, codec, profiles, provision
+from asyncmcp_cli import aws, profiles, provision
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
 from asyncmcp_cli.errors import UsageError
-from asyncmcp_cli.local_aws import LocalEndpoint
+from asyncmcp_cli.protocol import codec
 
 
 def spec(**choices: object) -> provision.Spec:

@@ -7,8 +7,8 @@ import socket
 import pytest
 
 from asyncmcp_cli import aws
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
 from asyncmcp_cli.errors import CredentialsError, EndpointUnreachableError
-from asyncmcp_cli.local_aws import LocalEndpoint
 from asyncmcp_cli.provision import targets
 
 

@@ -18,7 +18,7 @@ from mcp.shared.message import SessionMessage
 
 from asyncmcp_cli.apps import as_lowlevel
 from asyncmcp_cli.demo import demo
-from asyncmcp_cli.relay import front_connection
+from asyncmcp_cli.protocol.relay import front_connection
 from asyncmcp_cli.types import TransportStreams
 from tests.proxy.support import RecordingTransport, memory_transport, proxied
 from tests.testapp import ControlledApp

@@ -16,9 +16,9 @@ import anyio.to_thread
 import mcp_types as types
 import pytest
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.errors import ConfigurationError
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.serverless import handler, lambda_handler
 from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues, wait_until

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import anyio
 import pytest
 
-from asyncmcp_cli import aws, local_aws
+from asyncmcp_cli import aws
+from asyncmcp_cli.aws import local_aws
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.tasks import wire
 from asyncmcp_cli.tasks.record import TaskRecord, new_task_id

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from asyncmcp_cli import codec, local_aws
+from asyncmcp_cli.aws import local_aws
+from asyncmcp_cli.protocol import codec
 from tests.tracing.traced_app import ATTRIBUTE_ONLY, META_ONLY
 
 pytestmark = pytest.mark.timeout(300)

@@ -24,11 +24,13 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from asyncmcp_cli import aws, codec, local_aws
+from asyncmcp_cli import aws
+from asyncmcp_cli.aws import local_aws
+from asyncmcp_cli.aws.sns_topics import topic_name_of
+from asyncmcp_cli.aws.sqs_queues import queue_name_of
 from asyncmcp_cli.client import open_client
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.server import serve
-from asyncmcp_cli.sns_topics import topic_name_of
-from asyncmcp_cli.sqs_queues import queue_name_of
 from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.tracing.traced_app import ATTRIBUTE_ONLY, META_ONLY, app
 

@@ -9,10 +9,11 @@ import uuid
 import anyio
 import pytest
 
-from asyncmcp_cli import aws, codec
+from asyncmcp_cli import aws
 from asyncmcp_cli.client import open_client
+from asyncmcp_cli.delivery.results import SqliteResultStore, open_result_store
 from asyncmcp_cli.errors import ConfigurationError
-from asyncmcp_cli.results import SqliteResultStore, open_result_store
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports import memory
 from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues, wait_until

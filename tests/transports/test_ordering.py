@@ -13,8 +13,8 @@ from pathlib import Path
 import anyio
 import pytest
 
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
 from asyncmcp_cli.client import open_client
-from asyncmcp_cli.local_aws import LocalEndpoint
 from asyncmcp_cli.transports.base import Transport
 from tests.conftest import Queues
 from tests.testapp import ControlledApp

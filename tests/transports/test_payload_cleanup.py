@@ -12,9 +12,9 @@ import uuid
 import pytest
 
 from asyncmcp_cli import aws
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
 from asyncmcp_cli.client import open_client
-from asyncmcp_cli.deferred import collect, fire
-from asyncmcp_cli.local_aws import LocalEndpoint
+from asyncmcp_cli.delivery.deferred import collect, fire
 from asyncmcp_cli.transports.base import Transport
 from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues, wait_until

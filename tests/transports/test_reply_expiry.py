@@ -9,8 +9,9 @@ import time
 import anyio
 import pytest
 
-from asyncmcp_cli import codec, reply_expiry
 from asyncmcp_cli.client import open_client
+from asyncmcp_cli.delivery import reply_expiry
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues, wait_until
 from tests.testapp import ControlledApp

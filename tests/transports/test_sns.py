@@ -14,12 +14,14 @@ from dataclasses import dataclass
 import anyio
 import pytest
 
-from asyncmcp_cli import aws, codec, provision, sns_envelope
+from asyncmcp_cli import aws, provision
+from asyncmcp_cli.aws import sns_envelope
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
 from asyncmcp_cli.client import open_client
-from asyncmcp_cli.deferred import collect, fire
+from asyncmcp_cli.delivery.deferred import collect, fire
+from asyncmcp_cli.delivery.receipts import Receipt
 from asyncmcp_cli.errors import ConfigurationError, TransportError
-from asyncmcp_cli.local_aws import LocalEndpoint
-from asyncmcp_cli.receipts import Receipt
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.base import Transport
 from asyncmcp_cli.transports.registry import resolve
 from asyncmcp_cli.transports.sns import SnsSqsTransport

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from asyncmcp_cli import aws, codec, profiles, provision
+from asyncmcp_cli import aws, profiles, provision
+from asyncmcp_cli.aws.local_aws import LocalEndpoint
+from asyncmcp_cli.aws.sns_topics import SnsTopics
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.errors import ConfigurationError
-from asyncmcp_cli.local_aws import LocalEndpoint
-from asyncmcp_cli.sns_topics import SnsTopics
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.sns import SnsSqsTransport, check_reply_route
 from tests.testapp import ControlledApp
 from tests.transports.contract import running

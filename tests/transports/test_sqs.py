@@ -8,8 +8,8 @@ import logging
 import anyio
 import pytest
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.client import open_client
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.server import serve
 from asyncmcp_cli.transports.base import Transport
 from asyncmcp_cli.transports.sqs import SqsTransport

@@ -17,9 +17,9 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.errors import ConfigurationError
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.base import Transport
 from asyncmcp_cli.transports.registry import resolve
 from asyncmcp_cli.transports.webhook.asgi import guarded

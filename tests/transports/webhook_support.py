@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from asyncmcp_cli import codec
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.webhook.serving import Bound, serve_asgi
 from asyncmcp_cli.transports.webhook.signing import Signer, Verifier, generate_secret, new_message_id
 

@@ -4,7 +4,7 @@ On a terminal a running call shows a Rich spinner (a bar once the server
 reports a total), with log messages printed above it as they arrive. When the
 output is not a terminal, each notification is one plain line, so logs and
 CI output show the same live information. What the server says is untrusted
-text: it goes through `asyncmcp_cli.safe_text.markup`, never straight into markup.
+text: it goes through `asyncmcp_cli.protocol.safe_text.markup`, never straight into markup.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import mcp_types as types
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from asyncmcp_cli.safe_text import markup
+from asyncmcp_cli.protocol.safe_text import markup
 
 _LEVEL_STYLES = {
     "debug": "dim",

@@ -23,11 +23,11 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
-from asyncmcp_cli.arguments import UnknownNameError, build_arguments
-from asyncmcp_cli.catalog import Catalog
 from asyncmcp_cli.cli.connect.activity import Activity
 from asyncmcp_cli.cli.connect.tool_cache import ListingCache
 from asyncmcp_cli.errors import UsageError
+from asyncmcp_cli.protocol.arguments import UnknownNameError, build_arguments
+from asyncmcp_cli.protocol.catalog import Catalog
 
 
 class RememberingCatalog(Catalog):

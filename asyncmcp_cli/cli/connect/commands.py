@@ -26,8 +26,8 @@ from asyncmcp_cli.cli.connect.words import check_words
 if TYPE_CHECKING:  # the SDK and Rich load only when a command runs, so `--help` stays quick
     from mcp import Client
 
-    from asyncmcp_cli.catalog import Catalog
     from asyncmcp_cli.cli.connect.activity import Activity
+    from asyncmcp_cli.protocol.catalog import Catalog
 
 T = TypeVar("T")
 
@@ -198,7 +198,7 @@ def call_tool(
         fire_tool_call(client, name, arguments or [], args_json=args_json, json_output=json_output, keep_for=keep_for)
         return
 
-    from asyncmcp_cli.arguments import build_arguments
+    from asyncmcp_cli.protocol.arguments import build_arguments
 
     check_words(arguments, args_json)
     notes: list[str] = []
@@ -293,7 +293,7 @@ def get_prompt(
     client: ClientOptions,
 ) -> None:
     """Get a prompt with its arguments filled in and print its messages."""
-    from asyncmcp_cli.arguments import split_pairs
+    from asyncmcp_cli.protocol.arguments import split_pairs
 
     check_words(arguments, None)
 

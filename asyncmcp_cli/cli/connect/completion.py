@@ -14,7 +14,7 @@ from typing import Any
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
-from asyncmcp_cli.catalog import Catalog
+from asyncmcp_cli.protocol.catalog import Catalog
 
 TOOL_COMMANDS = ("call", "schema")
 """Commands whose first argument is a tool name."""

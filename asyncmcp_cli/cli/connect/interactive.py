@@ -61,9 +61,9 @@ def connect_main(
 def run_repl(client: ClientOptions, history: Path | None) -> None:
     from rich.markup import escape
 
-    from asyncmcp_cli.catalog import Catalog
     from asyncmcp_cli.cli.connect.activity import Activity
     from asyncmcp_cli.cli.connect.repl import Repl, default_history_path
+    from asyncmcp_cli.protocol.catalog import Catalog
     from asyncmcp_cli.targets import open_target
 
     setup_logging(client.log_level)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli._common import (
     DEFAULT_CONNECT_TIMEOUT,
     ConnectTimeout,
@@ -29,13 +28,14 @@ from asyncmcp_cli.cli._common import (
 from asyncmcp_cli.cli.connect.app import connect_app
 from asyncmcp_cli.cli.connect.options import ClientOptions
 from asyncmcp_cli.cli.connect.words import check_words
+from asyncmcp_cli.protocol import safe_text
 
 if TYPE_CHECKING:
     import mcp_types as types
 
     from asyncmcp_cli.aws import AwsSettings
-    from asyncmcp_cli.deferred import Collected, Reply
-    from asyncmcp_cli.receipts import Receipt
+    from asyncmcp_cli.delivery.deferred import Collected, Reply
+    from asyncmcp_cli.delivery.receipts import Receipt
 
 
 def fire_tool_call(
@@ -48,9 +48,9 @@ def fire_tool_call(
     keep_for: float,
 ) -> None:
     """Send a tools/call without waiting; print the receipt (alone on stdout) and how to collect it."""
-    from asyncmcp_cli.arguments import build_arguments
-    from asyncmcp_cli.deferred import fire
+    from asyncmcp_cli.delivery.deferred import fire
     from asyncmcp_cli.errors import ConfigurationError
+    from asyncmcp_cli.protocol.arguments import build_arguments
 
     setup_logging(client.log_level)
     check_words(pairs, args_json)
@@ -145,10 +145,10 @@ def collect_reply(
     configured ones (or with --trust-receipt-endpoint); a receipt that names
     another endpoint, or has a malformed field, is refused (exit 2).
     """
-    from asyncmcp_cli import collected as collected_here
     from asyncmcp_cli.aws import AwsSettings, check_reachable
     from asyncmcp_cli.cli.connect.activity import Activity
-    from asyncmcp_cli.deferred import collect
+    from asyncmcp_cli.delivery import collected as collected_here
+    from asyncmcp_cli.delivery.deferred import collect
 
     setup_logging(log_level)
     if receipt_text and client_id:
@@ -206,7 +206,7 @@ def _receipt_from(
     text: str | None, client_id: str | None, request_id: str | None, options: TransportOptions, *, trust: bool
 ) -> Receipt:
     """The receipt to collect: parsed, checked and bound to the configured endpoint; or built from --client-id."""
-    from asyncmcp_cli.receipts import Receipt
+    from asyncmcp_cli.delivery.receipts import Receipt
 
     if text:
         receipt = Receipt.parse(sys.stdin.read() if text == "-" else text)

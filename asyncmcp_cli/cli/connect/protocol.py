@@ -24,8 +24,8 @@ from asyncmcp_cli.cli.connect.options import ClientOptions, with_client_options
 if TYPE_CHECKING:
     from mcp import Client
 
-    from asyncmcp_cli.catalog import Catalog
     from asyncmcp_cli.cli.connect.activity import Activity
+    from asyncmcp_cli.protocol.catalog import Catalog
 
 
 @connect_app.command("ping")

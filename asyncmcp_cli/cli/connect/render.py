@@ -6,7 +6,7 @@ highlighted on a terminal; images and audio are noted with their type and
 size, never dumped. ``--json`` output is the SDK model, as the server sent it.
 
 Everything here comes from the server, so every string goes through
-`asyncmcp_cli.safe_text` (never plain `Text` or markup): control characters
+`asyncmcp_cli.protocol.safe_text` (never plain `Text` or markup): control characters
 are shown escaped and Rich markup in it is not interpreted.
 """
 
@@ -24,10 +24,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from asyncmcp_cli.arguments import describe_type
 from asyncmcp_cli.cli._common import counted
-from asyncmcp_cli.safe_text import json_view, printable
-from asyncmcp_cli.safe_text import text as safe
+from asyncmcp_cli.protocol.arguments import describe_type
+from asyncmcp_cli.protocol.safe_text import json_view, printable
+from asyncmcp_cli.protocol.safe_text import text as safe
 
 OPTIONAL_CAPTION = "? optional"
 """Tools and prompts mark their optional arguments alike: ``reason?``."""

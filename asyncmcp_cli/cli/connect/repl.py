@@ -28,13 +28,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from asyncmcp_cli.catalog import Catalog
 from asyncmcp_cli.cli._common import ExitCode, describe_mcp_error, exit_code_for
 from asyncmcp_cli.cli.connect import render, repl_tasks
 from asyncmcp_cli.cli.connect.activity import Activity
 from asyncmcp_cli.cli.connect.interrupt import Interrupted, interruptible
 from asyncmcp_cli.errors import AsyncMCPError
-from asyncmcp_cli.safe_text import json_view, markup
+from asyncmcp_cli.protocol.catalog import Catalog
+from asyncmcp_cli.protocol.safe_text import json_view, markup
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class Repl:
         if command is None and name in {t.name for t in self.catalog.cached_tools}:
             command, args = self.commands["call"], words
         if command is None:
-            from asyncmcp_cli.arguments import suggest
+            from asyncmcp_cli.protocol.arguments import suggest
 
             known = list(self.commands) + [t.name for t in self.catalog.cached_tools]
             hint = suggest(name, known)
@@ -295,8 +295,8 @@ class Repl:
         self.console.print(f"server log level: {level.lower()}", highlight=False)
 
     async def _raw(self, args: list[str]) -> None:
-        from asyncmcp_cli.arguments import parse_json_object
         from asyncmcp_cli.cli.connect.protocol import send_raw
+        from asyncmcp_cli.protocol.arguments import parse_json_object
 
         if len(args) not in (1, 2):
             raise _usage("raw METHOD ['JSON'] (the params as one quoted word)")

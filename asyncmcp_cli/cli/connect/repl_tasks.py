@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from asyncmcp_cli.cli.connect import render, task_render
 from asyncmcp_cli.errors import UsageError
-from asyncmcp_cli.safe_text import json_view, markup
+from asyncmcp_cli.protocol.safe_text import json_view, markup
 from asyncmcp_cli.tasks import wire
 from asyncmcp_cli.tasks.client import cancel_task, get_task, start_tool_task, update_task, wait_for_task
 from asyncmcp_cli.tasks.handles import check_task_id

@@ -11,7 +11,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from asyncmcp_cli.cli.connect import render
-from asyncmcp_cli.safe_text import json_view, markup
+from asyncmcp_cli.protocol.safe_text import json_view, markup
 from asyncmcp_cli.tasks import wire
 from asyncmcp_cli.tasks.client import TaskError, call_result_of
 

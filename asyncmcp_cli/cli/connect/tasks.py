@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from asyncmcp_cli import safe_text
 from asyncmcp_cli.cli._common import (
     ExitCode,
     JsonFlag,
@@ -33,12 +32,13 @@ from asyncmcp_cli.cli._common import (
 )
 from asyncmcp_cli.cli.connect.app import connect_app
 from asyncmcp_cli.cli.connect.options import ClientOptions, with_client_options
+from asyncmcp_cli.protocol import safe_text
 
 if TYPE_CHECKING:
     from mcp import Client
 
-    from asyncmcp_cli.catalog import Catalog
     from asyncmcp_cli.cli.connect.activity import Activity
+    from asyncmcp_cli.protocol.catalog import Catalog
     from asyncmcp_cli.tasks import wire
 
 task_app = typer.Typer(
@@ -105,8 +105,8 @@ def start_task(
     json_output: bool,
 ) -> None:
     """`call --task`: start the call as a task and print its id, without waiting for the result."""
-    from asyncmcp_cli.arguments import build_arguments
     from asyncmcp_cli.cli.connect.commands import check_words, run_with_client
+    from asyncmcp_cli.protocol.arguments import build_arguments
     from asyncmcp_cli.tasks.client import start_tool_task
     from asyncmcp_cli.tasks.handles import TaskHandle
 

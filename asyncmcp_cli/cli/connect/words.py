@@ -11,8 +11,8 @@ from asyncmcp_cli.cli._common import ExitCode, fail
 
 def check_words(pairs: list[str] | None, args_json: str | None) -> None:
     """Refuse malformed KEY=VALUE words and --args-json before connecting: no round trip for a typo."""
-    from asyncmcp_cli.arguments import parse_json_object, split_pairs
     from asyncmcp_cli.errors import UsageError
+    from asyncmcp_cli.protocol.arguments import parse_json_object, split_pairs
 
     try:
         split_pairs(pairs or [])

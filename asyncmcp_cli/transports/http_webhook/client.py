@@ -31,7 +31,7 @@ import httpx2
 import mcp_types as types
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from asyncmcp_cli import codec
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.http_webhook.router import DELIVERY_HEADER, REQUEST_ID_HEADER
 
 logger = logging.getLogger(__name__)

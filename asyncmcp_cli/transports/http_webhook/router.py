@@ -31,8 +31,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.errors import PayloadTooLargeError, ReplyAddressRefusedError
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.http_webhook.capture import run_captured
 from asyncmcp_cli.transports.http_webhook.tools import WebhookTools
 from asyncmcp_cli.transports.webhook.asgi import (

@@ -44,9 +44,9 @@ from mcp.shared.message import SessionMessage
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.bearer import bearer_header
 from asyncmcp_cli.errors import ConfigurationError
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.base import Connection
 from asyncmcp_cli.transports.http_webhook.client import PendingResults, WebhookResultTransport
 from asyncmcp_cli.transports.http_webhook.router import WebhookCallRouter

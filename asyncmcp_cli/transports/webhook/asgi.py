@@ -9,8 +9,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.bearer import BearerToken
+from asyncmcp_cli.protocol import codec
 
 logger = logging.getLogger(__name__)
 

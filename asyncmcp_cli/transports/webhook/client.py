@@ -27,8 +27,9 @@ import httpx2
 import mcp_types as types
 from mcp.shared.message import SessionMessage
 
-from asyncmcp_cli import codec, not_sent
+from asyncmcp_cli.delivery import not_sent
 from asyncmcp_cli.errors import EndpointUnreachableError, TransportError
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports import ordering
 from asyncmcp_cli.transports.webhook.delivery import RetryPolicy, post_with_retry, retryable
 from asyncmcp_cli.types import TransportStreams

@@ -28,9 +28,9 @@ from email.utils import parsedate_to_datetime
 import anyio
 import httpx2
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.errors import PayloadTooLargeError
 from asyncmcp_cli.observability import recorder
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.webhook.deadletter import DeadLetter, DeadLetterFile
 from asyncmcp_cli.transports.webhook.signing import Signer, new_message_id
 from asyncmcp_cli.transports.webhook.urlpolicy import UrlPolicy, WebhookUrlRefusedError

@@ -30,8 +30,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.errors import ReplyAddressRefusedError
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.base import Connection
 from asyncmcp_cli.transports.hub import Inbound, SessionHub
 from asyncmcp_cli.transports.webhook.asgi import (

@@ -24,7 +24,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from asyncmcp_cli import codec
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.webhook.receiver import WebhookHandler
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from asyncmcp_cli import codec
 from asyncmcp_cli.errors import PayloadTooLargeError
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.webhook.deadletter import DeadLetter, DeadLetterFile
 from asyncmcp_cli.transports.webhook.delivery import RetryPolicy, WebhookSender, post_with_retry, retry_after_seconds
 from asyncmcp_cli.transports.webhook.signing import Signer, Verifier

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from asyncmcp_cli import codec
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.webhook.transport import WebhookTransport
 from tests.transports.webhook_support import SECRET, post_signed
 

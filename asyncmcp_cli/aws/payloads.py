@@ -44,8 +44,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
-from asyncmcp_cli import aws, codec
+from asyncmcp_cli import aws
 from asyncmcp_cli.errors import EndpointUnreachableError, PayloadTooLargeError, TransportError
+from asyncmcp_cli.protocol import codec
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import mcp_types as types
 from mcp import Client
 
-from asyncmcp_cli.arguments import InvalidArgumentsError, UnknownNameError, build_arguments, split_pairs
+from asyncmcp_cli.protocol.arguments import InvalidArgumentsError, UnknownNameError, build_arguments, split_pairs
 
 T = TypeVar("T")
 

@@ -22,7 +22,7 @@ import logging
 from pathlib import Path
 
 from asyncmcp_cli import profiles
-from asyncmcp_cli.receipts import Receipt
+from asyncmcp_cli.delivery.receipts import Receipt
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ headers), so bodies stay plain MCP and any tool can read them:
   topic ARN or a webhook URL);
 - ``METHOD``: the JSON-RPC method, if any, for filtering and inspection;
 - ``reply_expiry.REPLY_TTL``: how long the client's answers should wait for it
-  (see `asyncmcp_cli.reply_expiry`).
+  (see `asyncmcp_cli.delivery.reply_expiry`).
 
 A client that cannot set attributes may put the same facts in the request's
 ``params._meta`` under ``META_CLIENT_ID`` / ``META_REPLY_TO``.
@@ -23,7 +23,7 @@ from typing import Any
 import mcp_types as types
 from mcp.shared.message import SessionMessage
 
-from asyncmcp_cli import reply_expiry
+from asyncmcp_cli.delivery import reply_expiry
 
 CLIENT_ID = "asyncmcp-client-id"
 REPLY_TO = "asyncmcp-reply-to"

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 
 from asyncmcp_cli import aws
-from asyncmcp_cli.batching import Batcher, BatcherPool
+from asyncmcp_cli.aws.batching import Batcher, BatcherPool
 from asyncmcp_cli.errors import PayloadTooLargeError, TransportError
 
 MAX_MESSAGE_BYTES = 256 * 1024

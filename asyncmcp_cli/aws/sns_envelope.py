@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from asyncmcp_cli.sqs_queues import Received
+from asyncmcp_cli.aws.sqs_queues import Received
 
 _TEXT_TYPES = ("String", "Number", "String.Array")
 

@@ -24,7 +24,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from asyncmcp_cli import long_polls
+from asyncmcp_cli.aws import long_polls
 from asyncmcp_cli.errors import (
     ConfigurationError,
     CredentialsError,

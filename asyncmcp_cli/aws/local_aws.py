@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from asyncmcp_cli import aws, moto_fifo
+from asyncmcp_cli import aws
+from asyncmcp_cli.aws import moto_fifo
 from asyncmcp_cli.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,15 @@ def local_endpoint_process(host: str = "127.0.0.1", *, corrected: bool = True) -
         probe.bind((host, 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "asyncmcp_cli.moto_fifo" if corrected else "moto.server", "-H", host, "-p", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "asyncmcp_cli.aws.moto_fifo" if corrected else "moto.server",
+            "-H",
+            host,
+            "-p",
+            str(port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

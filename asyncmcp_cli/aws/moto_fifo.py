@@ -97,7 +97,7 @@ def apply() -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m asyncmcp_cli.moto_fifo [moto_server options]``: moto's server, corrected."""
+    """``python -m asyncmcp_cli.aws.moto_fifo [moto_server options]``: moto's server, corrected."""
     apply()
     from moto.server import main as moto_main
 

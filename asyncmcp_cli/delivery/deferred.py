@@ -39,13 +39,16 @@ import mcp_types as types
 from mcp import Client
 from mcp.shared.message import SessionMessage
 
-from asyncmcp_cli import aws, codec, reply_expiry, sns_envelope
+from asyncmcp_cli import aws
+from asyncmcp_cli.aws import sns_envelope
+from asyncmcp_cli.aws.payloads import CLAIM_CHECK, TO_CLIENT, TO_SERVER, Binding, ClaimCheck, nothing
+from asyncmcp_cli.aws.sns_topics import SnsTopics
+from asyncmcp_cli.aws.sqs_queues import Received, SqsQueues
 from asyncmcp_cli.client import ERAS
+from asyncmcp_cli.delivery import reply_expiry
+from asyncmcp_cli.delivery.receipts import Receipt
 from asyncmcp_cli.errors import AsyncMCPError, ConfigurationError, TransportError
-from asyncmcp_cli.payloads import CLAIM_CHECK, TO_CLIENT, TO_SERVER, Binding, ClaimCheck, nothing
-from asyncmcp_cli.receipts import Receipt
-from asyncmcp_cli.sns_topics import SnsTopics
-from asyncmcp_cli.sqs_queues import Received, SqsQueues
+from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.tap import now_ms, tapping
 from asyncmcp_cli.targets import CLIENT_INFO
 from asyncmcp_cli.transports.base import Transport

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from asyncmcp_cli import aws
-from asyncmcp_cli.batching import Batcher, BatcherPool
-from asyncmcp_cli.codec import CLIENT_ID
+from asyncmcp_cli.aws.batching import Batcher, BatcherPool
 from asyncmcp_cli.errors import PayloadTooLargeError, QueueNotFoundError, TransportError
+from asyncmcp_cli.protocol.codec import CLIENT_ID
 
 logger = logging.getLogger(__name__)
 
