@@ -91,7 +91,7 @@ def test_the_result_outlives_the_server_that_ran_the_task(queues: Queues, tmp_pa
 
 def test_a_running_task_is_reported_running_and_can_be_cancelled(queues: Queues, tmp_path: Path) -> None:
     with task_server(queues, tmp_path / "tasks.db"):
-        handle = start(queues, "seconds=60")
+        handle = start(queues, "seconds=600")  # long enough that only the cancel can end it, however busy the machine
         got = connect(queues, "task", "get", handle, "--json")
         assert got.returncode == 7, got.stderr  # still running
         assert json.loads(got.stdout)["status"] == "working"
