@@ -17,7 +17,15 @@ from mcp.server.lowlevel.server import Server
 from mcp.server.runner import serve_dual_era_loop
 
 from asyncmcp_cli.observability import recorder
-from asyncmcp_cli.transports.base import CLIENT_ID, Connection, HostingTransport, Listener, Transport
+from asyncmcp_cli.transports.base import (
+    CLIENT_ID,
+    SESSION,
+    Connection,
+    HostingTransport,
+    Listener,
+    SessionScope,
+    Transport,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +54,19 @@ async def serve(
 
         async def run_session(connection: Connection) -> None:
             CLIENT_ID.set(connection.client_id)  # this session's own task: its requests see it
-            await serve_dual_era_loop(
-                server,
-                connection.read_stream,
-                connection.write_stream,
-                lifespan_state=lifespan_state,
-                init_options=init_options,
-            )
+            scope = SessionScope(connection.client_id)
+            SESSION.set(scope)
+            try:
+                await serve_dual_era_loop(
+                    server,
+                    connection.read_stream,
+                    connection.write_stream,
+                    lifespan_state=lifespan_state,
+                    init_options=init_options,
+                )
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await scope.exit_stack.aclose()
 
         async def accept() -> None:
             async for connection in listener:

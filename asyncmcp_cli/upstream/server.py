@@ -38,7 +38,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from asyncmcp_cli import codec
 from asyncmcp_cli._groups import single_errors
-from asyncmcp_cli.relay import Ctx, FrontRoutes, forward, front_connection
+from asyncmcp_cli.relay import Ctx, FrontRoutes, forward, front_session
 from asyncmcp_cli.upstream.link import NO_CAPABILITIES, SHARED_CAPABILITIES, Link
 from asyncmcp_cli.upstream.sessions import (
     DEFAULT_IDLE_TIMEOUT,
@@ -162,7 +162,7 @@ class UpstreamMirror(Server[Any]):
 
     async def _roots_changed(self, ctx: Ctx, _params: types.NotificationParams) -> None:
         """The client's roots changed: tell its own upstream session (the shared one never asks for roots)."""
-        link = self.client_links.live_link(front_connection(ctx)) if self.client_links is not None else None
+        link = self.client_links.live_link(front_session(ctx)) if self.client_links is not None else None
         if link is not None:
             await link.dispatcher.notify("notifications/roots/list_changed", None)
 
