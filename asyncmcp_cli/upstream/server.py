@@ -38,6 +38,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from asyncmcp_cli import codec
 from asyncmcp_cli._groups import single_errors
+from asyncmcp_cli.protocol.methods import SERVER_FEATURE_REQUESTS
 from asyncmcp_cli.relay import Ctx, FrontRoutes, forward, front_session
 from asyncmcp_cli.upstream.link import NO_CAPABILITIES, SHARED_CAPABILITIES, Link
 from asyncmcp_cli.upstream.sessions import (
@@ -51,19 +52,7 @@ from asyncmcp_cli.upstream.target import UpstreamTarget
 
 logger = logging.getLogger(__name__)
 
-FORWARDED_METHODS = (
-    "tools/list",
-    "tools/call",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-    "resources/subscribe",
-    "resources/unsubscribe",
-    "prompts/list",
-    "prompts/get",
-    "completion/complete",
-    "logging/setLevel",
-)
+FORWARDED_METHODS = SERVER_FEATURE_REQUESTS
 """Spec requests answered by the upstream. ``ping`` is answered here."""
 
 _ENVELOPE_KEYS = frozenset(
