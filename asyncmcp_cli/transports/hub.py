@@ -169,13 +169,18 @@ class SessionHub:
         assert self._tg is not None, "SessionHub used outside running()"
         self._tg.start_soon(action, *args)
 
-    async def _answer_and_dead_letter(self, inbound: Inbound, error: types.JSONRPCMessage) -> None:
+    async def _answer(self, inbound: Inbound, response: types.JSONRPCMessage) -> Sent:
+        """Send `response` to the reply address `inbound` named (under its trace); count it if it went."""
         routing = inbound.routing
         assert routing.reply_to is not None and routing.client_id is not None
         with tracing.attached(inbound.trace):
-            sent = await self._replies.send(routing.reply_to, routing.client_id, error, reply_ttl=routing.reply_ttl)
+            sent = await self._replies.send(routing.reply_to, routing.client_id, response, reply_ttl=routing.reply_ttl)
         if sent is Sent.SENT:
-            _answered(inbound, error)
+            _answered(inbound, response)
+        return sent
+
+    async def _answer_and_dead_letter(self, inbound: Inbound, error: types.JSONRPCMessage) -> None:
+        await self._answer(inbound, error)
         await settle(inbound.dead_letter)
 
     async def _deliver_request(self, inbound: Inbound, message: types.JSONRPCMessage, routing: codec.Routing) -> None:
@@ -272,19 +277,15 @@ class SessionHub:
         A request that has been received `max_receives` times is settled whatever happens,
         so a response that can never be delivered does not come back forever.
         """
-        routing = inbound.routing
-        assert routing.reply_to is not None and routing.client_id is not None
-        with tracing.attached(inbound.trace):
-            sent = await self._replies.send(routing.reply_to, routing.client_id, response, reply_ttl=routing.reply_ttl)
+        sent = await self._answer(inbound, response)
         if sent is Sent.SENT:
-            _answered(inbound, response)
             await settle(inbound.ack)
         elif sent is Sent.UNREACHABLE or self._keeps_failing(inbound):
             if sent is Sent.GAVE_UP:
                 logger.error(
                     "stored response %s for client %s could not be sent in %d receives; moving it to the dead letters",
                     codec.request_id_of(response),
-                    routing.client_id,
+                    inbound.routing.client_id,
                     inbound.receive_count,
                 )
             await settle(inbound.dead_letter)
