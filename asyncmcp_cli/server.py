@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from mcp.server.lowlevel.server import Server
@@ -30,6 +30,8 @@ from asyncmcp_cli.transports.base import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_GRACE_SECONDS = 30.0
+
+T = TypeVar("T")
 
 
 async def serve(
@@ -102,17 +104,22 @@ async def _listening(server: Server[Any], transport: Transport) -> AsyncIterator
 
 async def serve_until_signalled(server: Server[Any], transport: Transport, **kwargs: Any) -> int:
     """`serve` that shuts down gracefully on SIGINT or SIGTERM."""
+    return await until_signalled(lambda shutdown: serve(server, transport, shutdown=shutdown, **kwargs))
+
+
+async def until_signalled(run: Callable[[anyio.Event], Awaitable[T]], *, stopping: str = "") -> T:
+    """`run(shutdown)`, with `shutdown` set on the first SIGINT or SIGTERM (logged, with `stopping` after it)."""
     shutdown = anyio.Event()
 
     async def watch_signals() -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for signum in signals:
-                logger.info("received %s", signal.Signals(signum).name)
+                logger.info("received %s%s", signal.Signals(signum).name, stopping)
                 shutdown.set()
                 return
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(watch_signals)
-        unfinished = await serve(server, transport, shutdown=shutdown, **kwargs)
+        outcome = await run(shutdown)
         tg.cancel_scope.cancel()
-    return unfinished
+    return outcome
