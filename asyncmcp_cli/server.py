@@ -8,20 +8,30 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from mcp.server.lowlevel.server import Server
 from mcp.server.runner import serve_dual_era_loop
 
 from asyncmcp_cli.observability import recorder
-from asyncmcp_cli.transports.base import CLIENT_ID, Connection, HostingTransport, Listener, Transport
+from asyncmcp_cli.transports.base import (
+    CLIENT_ID,
+    SESSION,
+    Connection,
+    HostingTransport,
+    Listener,
+    SessionScope,
+    Transport,
+)
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_GRACE_SECONDS = 30.0
+
+T = TypeVar("T")
 
 
 async def serve(
@@ -46,13 +56,19 @@ async def serve(
 
         async def run_session(connection: Connection) -> None:
             CLIENT_ID.set(connection.client_id)  # this session's own task: its requests see it
-            await serve_dual_era_loop(
-                server,
-                connection.read_stream,
-                connection.write_stream,
-                lifespan_state=lifespan_state,
-                init_options=init_options,
-            )
+            scope = SessionScope(connection.client_id)
+            SESSION.set(scope)
+            try:
+                await serve_dual_era_loop(
+                    server,
+                    connection.read_stream,
+                    connection.write_stream,
+                    lifespan_state=lifespan_state,
+                    init_options=init_options,
+                )
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await scope.exit_stack.aclose()
 
         async def accept() -> None:
             async for connection in listener:
@@ -88,17 +104,22 @@ async def _listening(server: Server[Any], transport: Transport) -> AsyncIterator
 
 async def serve_until_signalled(server: Server[Any], transport: Transport, **kwargs: Any) -> int:
     """`serve` that shuts down gracefully on SIGINT or SIGTERM."""
+    return await until_signalled(lambda shutdown: serve(server, transport, shutdown=shutdown, **kwargs))
+
+
+async def until_signalled(run: Callable[[anyio.Event], Awaitable[T]], *, stopping: str = "") -> T:
+    """`run(shutdown)`, with `shutdown` set on the first SIGINT or SIGTERM (logged, with `stopping` after it)."""
     shutdown = anyio.Event()
 
     async def watch_signals() -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for signum in signals:
-                logger.info("received %s", signal.Signals(signum).name)
+                logger.info("received %s%s", signal.Signals(signum).name, stopping)
                 shutdown.set()
                 return
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(watch_signals)
-        unfinished = await serve(server, transport, shutdown=shutdown, **kwargs)
+        outcome = await run(shutdown)
         tg.cancel_scope.cancel()
-    return unfinished
+    return outcome

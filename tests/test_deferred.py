@@ -16,22 +16,12 @@ from asyncmcp_cli.delivery.receipts import Receipt
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.memory import MemoryTransport
-from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues, wait_until
 from tests.testapp import ControlledApp
 from tests.transports.contract import running
+from tests.transports.test_sqs import sqs_transport
 
 pytestmark = pytest.mark.anyio
-
-
-def sqs_transport(queues: Queues) -> SqsTransport:
-    return SqsTransport(
-        endpoint_url=queues.endpoint.url,
-        request_queue=queues.request,
-        reply_queue=queues.reply,
-        allow_reply=(queues.prefix + "*",),
-        wait_seconds=1,
-    )
 
 
 def echo(text: str):
@@ -62,7 +52,7 @@ async def test_the_request_is_the_sdks_own_stateless_request() -> None:
 
 
 async def test_fire_then_start_the_server_then_collect(queues: Queues) -> None:
-    transport = sqs_transport(queues)
+    transport = sqs_transport(queues, wait_seconds=1)
     receipt = await fire(transport, echo("later"), name="echo")
     assert receipt.reply_queue == queues.reply_url
     assert queues.counts(queues.request_url)[0] == 1  # waiting for a server
@@ -80,7 +70,7 @@ async def test_fire_then_start_the_server_then_collect(queues: Queues) -> None:
 
 
 async def test_two_requests_under_one_client_id_are_collected_separately(queues: Queues) -> None:
-    transport = sqs_transport(queues)
+    transport = sqs_transport(queues, wait_seconds=1)
     first = await fire(transport, echo("one"), client_id="shared-client")
     second = await fire(transport, echo("two"), client_id="shared-client")
     assert first.request_id != second.request_id
@@ -161,7 +151,7 @@ async def test_only_queue_transports_can_fire() -> None:
 
 
 async def test_a_fired_answer_is_kept_as_long_as_the_request_asked(queues: Queues) -> None:
-    transport = sqs_transport(queues)
+    transport = sqs_transport(queues, wait_seconds=1)
     receipt = await fire(transport, echo("kept"), keep_for=600)
     assert receipt.keep_for == 600 and Receipt.parse(receipt.encode()).keep_for == 600
     before = time.time()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import collections
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -15,8 +15,6 @@ from asyncmcp_cli.apps import as_lowlevel
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.server import serve as serve_app
 from asyncmcp_cli.transports.sqs import SqsTransport
-
-Call = Callable[[str], Awaitable[str]]
 
 
 def _transport(args: argparse.Namespace, **options: Any) -> SqsTransport:
@@ -47,20 +45,12 @@ async def serve(
 
 
 @asynccontextmanager
-async def sessions(args: argparse.Namespace, meter: Any) -> AsyncIterator[list[Call]]:
-    calls: list[Call] = []
+async def sessions(args: argparse.Namespace, meter: Any) -> AsyncIterator[list[Any]]:
+    """`args.sessions` connected clients, each on its own reply queue."""
+    clients: list[Any] = []
     async with AsyncExitStack() as stack:
         for number in range(args.sessions):
             transport = _transport(args, reply_queue=f"{args.reply_prefix}{args.tag}-{number}")
             meter.watch(aws.client("sqs", transport.options.aws))
-            client = await stack.enter_async_context(open_client(transport, timeout=120))
-            calls.append(_caller(client))
-        yield calls
-
-
-def _caller(client: Any) -> Call:
-    async def call(text: str) -> str:
-        result = await client.call_tool("echo", {"text": text})
-        return str(result.content[0].text)
-
-    return call
+            clients.append(await stack.enter_async_context(open_client(transport, timeout=120)))
+        yield clients

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import collections
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
 import anyio.to_thread
 import boto3
-
-Call = Callable[[str], Awaitable[str]]
 
 
 def _boto(args: argparse.Namespace) -> Any:
@@ -62,14 +60,15 @@ async def serve(
 
 
 @asynccontextmanager
-async def sessions(args: argparse.Namespace, meter: Any) -> AsyncIterator[list[Call]]:
+async def sessions(args: argparse.Namespace, meter: Any) -> AsyncIterator[list[Any]]:
+    """`args.sessions` initialized client sessions, each on its own reply queue."""
     from asyncmcp import SqsClientConfig, sqs_client
     from mcp import ClientSession
 
     sqs = _boto(args)
     meter.watch(sqs)
     request_url = sqs.get_queue_url(QueueName=args.request_queue)["QueueUrl"]
-    calls: list[Call] = []
+    sessions: list[Any] = []
     async with AsyncExitStack() as stack:
         for number in range(args.sessions):
             reply_url = sqs.create_queue(QueueName=f"{args.reply_prefix}{args.tag}-{number}")["QueueUrl"]
@@ -77,13 +76,5 @@ async def sessions(args: argparse.Namespace, meter: Any) -> AsyncIterator[list[C
             read, write = await stack.enter_async_context(sqs_client(config, sqs))
             session = await stack.enter_async_context(ClientSession(read, write))
             await session.initialize()
-            calls.append(_caller(session))
-        yield calls
-
-
-def _caller(session: Any) -> Call:
-    async def call(text: str) -> str:
-        result = await session.call_tool("echo", {"text": text})
-        return str(result.content[0].text)
-
-    return call
+            sessions.append(session)
+        yield sessions

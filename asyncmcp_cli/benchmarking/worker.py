@@ -3,7 +3,9 @@
 Run by path (``python worker.py server|client --lib ours|reference ...``), so
 that the reference library's virtualenv (which has an older `mcp`) can run it
 too: nothing here imports asyncmcp_cli at module level, and the library
-adapters (`ours`, `reference`) are imported from beside this file.
+adapters (`ours_side`, `reference_side`) are imported from beside this file.
+Each serves the ``echo`` tool and opens client sessions; the calls made on
+them are this module's (`echo`), so both libraries are measured alike.
 
 It talks to the orchestrator (`shapes`) in JSON lines: it prints
 ``{"event": "ready"}`` once connected and warmed up, then answers commands on
@@ -96,12 +98,18 @@ async def run_server(lib: Any, args: argparse.Namespace) -> None:
         stop.set()
 
 
+async def echo(session: Any, text: str) -> str:
+    """Call the benchmark's ``echo`` tool: either library's client session has the same `call_tool`."""
+    result = await session.call_tool("echo", {"text": text})
+    return str(result.content[0].text)
+
+
 async def run_client(lib: Any, args: argparse.Namespace) -> None:
     meter = Meter()
     async with lib.sessions(args, meter) as sessions:
         for session in sessions:
             for _ in range(WARM_UP_CALLS):
-                await session("warm-up")
+                await echo(session, "warm-up")
         emit("ready")
         if await read_command() != "go":
             return
@@ -119,7 +127,7 @@ async def run_client(lib: Any, args: argparse.Namespace) -> None:
                     began = time.perf_counter()
                     try:
                         with anyio.fail_after(CALL_TIMEOUT_SECONDS):
-                            answer = await session(text)
+                            answer = await echo(session, text)
                     except Exception as exc:  # a lost call is a figure here, not a crash
                         failures[type(exc).__name__] += 1
                         return

@@ -18,6 +18,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from asyncmcp_cli.protocol.methods import SERVER_FEATURE_REQUESTS
+
 OTHER = "other"
 
 KNOWN_METHODS = frozenset(
@@ -25,17 +27,7 @@ KNOWN_METHODS = frozenset(
         # requests a client sends
         "initialize",
         "ping",
-        "tools/list",
-        "tools/call",
-        "resources/list",
-        "resources/templates/list",
-        "resources/read",
-        "resources/subscribe",
-        "resources/unsubscribe",
-        "prompts/list",
-        "prompts/get",
-        "completion/complete",
-        "logging/setLevel",
+        *SERVER_FEATURE_REQUESTS,
         "server/discover",
         "tasks/get",
         "tasks/update",

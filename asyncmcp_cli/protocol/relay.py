@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from typing import Any, Protocol
 
 import mcp_types as types
@@ -40,6 +40,8 @@ from mcp.shared.exceptions import MCPError, NoBackChannelError
 from mcp.shared.jsonrpc_dispatcher import progress_token_from_params
 from mcp.shared.message import ServerMessageMetadata
 from pydantic import BaseModel, ValidationError
+
+from asyncmcp_cli.transports.base import SESSION
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +68,44 @@ class Peer(Protocol):
     async def notify(self, method: str, params: Mapping[str, Any] | None, opts: CallOptions | None = None) -> None: ...
 
 
+class FrontSession(Protocol):
+    """What per-client state needs of the client session a request arrived in.
+
+    Both the SDK's `Connection` and our `transports.base.SessionScope` have it.
+    Compared and hashed by identity: one object for the session's whole life.
+    """
+
+    @property
+    def state(self) -> dict[str, Any]: ...
+
+    @property
+    def exit_stack(self) -> AsyncExitStack: ...
+
+    @property
+    def has_standalone_channel(self) -> bool: ...
+
+
+def front_session(ctx: Ctx) -> FrontSession | None:
+    """The client session a request arrived in: the one `serve` runs, else the SDK's own.
+
+    `asyncmcp_cli.server.serve` (every queue and webhook transport) names the
+    session it runs in `SESSION`, which needs nothing of the SDK's internals.
+    Where the SDK runs the session itself (streamable HTTP hosting, the
+    proxy's fronts) only its `Connection` knows the session: `front_connection`.
+    """
+    scope = SESSION.get()
+    return scope if scope is not None else front_connection(ctx)
+
+
 def front_connection(ctx: Ctx) -> Connection | None:
-    """The client connection a request arrived on.
+    """The SDK's client connection a request arrived on (for sessions the SDK runs itself).
 
     The SDK's `Context` exposes it as `.connection`; the `ServerRequestContext`
     that middleware and handlers receive in mcp 2.3 keeps it inside its
-    `ServerSession` until the SDK's context rework lands. Read it in this one
-    place (pinned by a test), so an SDK change fails loudly here.
+    `ServerSession` (``_connection``) until the SDK's context rework lands, and
+    nothing public names the session otherwise: `ctx.request` is per message,
+    and the SDK offers no hook when a session it runs begins or ends. Read it
+    in this one place (pinned by a test), so an SDK change fails loudly here.
     """
     connection = getattr(ctx.session, "_connection", None)
     return connection if isinstance(connection, Connection) else None

@@ -16,7 +16,6 @@ Around it, a small Starlette app adds:
 from __future__ import annotations
 
 import logging
-import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.observability import recorder
 from asyncmcp_cli.proxy.backend import Backend
 from asyncmcp_cli.proxy.forwarder import proxy_server
+from asyncmcp_cli.server import until_signalled
 from asyncmcp_cli.transports.base import Transport
 from asyncmcp_cli.transports.webhook.serving import serve_asgi
 
@@ -166,16 +166,6 @@ async def serve_http(
 
 async def serve_http_until_signalled(transport: Transport, **kwargs: Any) -> None:
     """`serve_http` that stops on SIGINT or SIGTERM."""
-    shutdown = anyio.Event()
-
-    async def watch_signals() -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for signum in signals:
-                logger.info("received %s; stopping the proxy", signal.Signals(signum).name)
-                shutdown.set()
-                return
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(watch_signals)
-        await serve_http(transport, shutdown=shutdown, **kwargs)
-        tg.cancel_scope.cancel()
+    await until_signalled(
+        lambda shutdown: serve_http(transport, shutdown=shutdown, **kwargs), stopping="; stopping the proxy"
+    )

@@ -47,7 +47,6 @@ from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.serverless.events import Record
 from asyncmcp_cli.tap import tapping
 from asyncmcp_cli.transports.hub import SessionHub
-from asyncmcp_cli.transports.inbound import Inbound
 from asyncmcp_cli.transports.intake import Opened, copy_to_dead_letters, open_message
 from asyncmcp_cli.transports.sqs import SqsOptions, reply_sender
 
@@ -197,17 +196,13 @@ async def _deliver(
         outcomes.settle(message_id, ok=True)
 
     await hub.deliver(
-        Inbound(
-            opened.routing,
-            opened.message,
-            opened.traced(ack, "ack"),
-            opened.traced(release, "release"),
-            raw_body=opened.body,
+        opened.inbound(
+            ack=ack,
+            release=release,
+            reject=reject,
             delivery_id=message_id,
             receive_count=received.receive_count,
-            reject=opened.traced(reject, "dead_letter"),
             sender=received.sender_id,
-            trace=opened.trace,
         )
     )
 

@@ -12,9 +12,9 @@ for one SDK session; `asyncmcp_cli.server.serve` runs the server on each. A
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from asyncmcp_cli.types import SessionReadStream, SessionWriteStream, TransportStreams
@@ -35,6 +35,33 @@ CLIENT_ID: ContextVar[str | None] = ContextVar("asyncmcp_client_id", default=Non
 Set by `asyncmcp_cli.server.serve` for each session, so handlers can bind state
 to the client the transport vouched for (its id is bound to its reply address).
 """
+
+
+@dataclass(eq=False)
+class SessionScope:
+    """One SDK session that `asyncmcp_cli.server.serve` runs for a client, as its handlers see it.
+
+    Why: per-client state (the upstream's own links for a client) must live
+    exactly as long as the client's session. The SDK keeps its per-session
+    `Connection` private to the request context in mcp 2.3, so `serve`, which
+    runs each session, hands out this one instead (`SESSION`). It has the
+    same shape as the SDK's (`state`, `exit_stack`), so code can take either.
+    """
+
+    client_id: str
+    state: dict[str, Any] = field(default_factory=dict)
+    """Per-session scratch state; kept across the session's requests."""
+    exit_stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    """Unwound (shielded) once the session has ended."""
+
+    @property
+    def has_standalone_channel(self) -> bool:
+        """Always: the session runs over a duplex stream pair, so the server can write to it unasked."""
+        return True
+
+
+SESSION: ContextVar[SessionScope | None] = ContextVar("asyncmcp_session", default=None)
+"""The `SessionScope` of the SDK session the current request runs in, set by `serve` like `CLIENT_ID`."""
 
 
 class Listener(Protocol):

@@ -13,23 +13,22 @@ Hostile input: `deliver` only routes; every send (answers from the result
 cache, errors, dead letters) runs in the background, so no message, whatever
 its reply address, holds up the ones behind it. A client id is bound to the
 reply address (and, where the channel reports one, the sender) that opened its
-session; a message claiming the id from elsewhere is dead-lettered unseen.
+session; a message claiming the id from elsewhere is dead-lettered unseen
+(`hub_clients`, which keeps the sessions).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 import anyio.abc
 import mcp_types as types
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream
 from mcp.shared.message import ServerMessageMetadata, SessionMessage
 
 from asyncmcp_cli import tracing
@@ -38,30 +37,16 @@ from asyncmcp_cli.delivery.results import ResultStore
 from asyncmcp_cli.observability import recorder
 from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.base import Connection
+from asyncmcp_cli.transports.hub_clients import HubClient, HubClients
 from asyncmcp_cli.transports.inbound import Inbound, preview, settle
-from asyncmcp_cli.transports.ordering import SEQUENCE, Sequencer
+from asyncmcp_cli.transports.ordering import SEQUENCE
 from asyncmcp_cli.transports.replies import Replies, ReplySender, Sent
 
 __all__ = ["Inbound", "ReplySender", "SessionHub"]
 
 logger = logging.getLogger(__name__)
 
-_SESSION_BUFFER = 16
 _CACHE_LOOKUP_SECONDS = 5.0
-
-
-@dataclass(eq=False)
-class _Client:
-    client_id: str
-    reply_to: str
-    sender: str | None
-    to_session: MemoryObjectSendStream[SessionMessage | Exception]
-    reply_ttl: float | None = None
-    """What the client last declared; used for messages that answer no particular request."""
-    refusal_logged: bool = False
-    last_active: float = field(default_factory=time.monotonic)
-    in_flight: dict[types.RequestId, list[Inbound]] = field(default_factory=dict)
-    sequence: Sequencer = field(default_factory=Sequencer)
 
 
 class SessionHub:
@@ -82,11 +67,9 @@ class SessionHub:
     ) -> None:
         self._replies = Replies(send)
         self._admits = admits
-        self._idle_timeout = idle_timeout
         self._results = results
         self._max_receives = max_receives
-        self._clients: dict[str, _Client] = {}
-        self._new_connections, self._connections = anyio.create_memory_object_stream[Connection](0)
+        self._clients = HubClients(self._start_routing, idle_timeout=idle_timeout)
         self._tg: anyio.abc.TaskGroup | None = None
         self._idle = anyio.Event()
         self._idle.set()
@@ -99,23 +82,20 @@ class SessionHub:
         async with anyio.create_task_group() as tg:
             self._tg = tg
             recorder.current().watch_in_flight(lambda: self.in_flight)
-            tg.start_soon(self._reap_idle_sessions)
+            tg.start_soon(self._clients.reap_idle)
             try:
                 yield self
             finally:
-                await self._release_unfinished()
-                for client in self._clients.values():
-                    client.to_session.close()
-                self._new_connections.close()
-                self._connections.close()
+                await self._clients.release_unfinished()
+                self._clients.close()
                 tg.cancel_scope.cancel()
 
     def __aiter__(self) -> AsyncIterator[Connection]:
-        return self._connections.__aiter__()
+        return self._clients.connections()
 
     @property
     def in_flight(self) -> int:
-        return sum(len(client.in_flight) for client in self._clients.values())
+        return self._clients.in_flight
 
     async def drain(self, grace_seconds: float) -> int:
         """Wait up to `grace_seconds` for running requests; give back the rest.
@@ -130,7 +110,7 @@ class SessionHub:
                 await self._idle.wait()
         unfinished = self.in_flight
         self._closed = True
-        await self._release_unfinished()
+        await self._clients.release_unfinished()
         return unfinished
 
     # -- inbound ------------------------------------------------------------
@@ -160,7 +140,7 @@ class SessionHub:
             )
             self._in_background(settle, inbound.dead_letter)
             return
-        if self._claims_another_session(inbound):
+        if self._clients.claims_another_session(inbound):
             self._in_background(settle, inbound.dead_letter)
             return
         message = inbound.message
@@ -177,7 +157,7 @@ class SessionHub:
         if codec.is_request(message):
             await self._deliver_request(inbound, message, routing)
             return
-        client = await self._client_for(inbound)
+        client = await self._clients.client_for(inbound)
         client.last_active = time.monotonic()
         if await self._into_session(client, inbound, message):
             self._in_background(settle, inbound.ack)
@@ -191,38 +171,18 @@ class SessionHub:
         assert self._tg is not None, "SessionHub used outside running()"
         self._tg.start_soon(action, *args)
 
-    def _claims_another_session(self, inbound: Inbound) -> bool:
-        """True if the message names a client id whose session is bound to another reply address or sender.
-
-        A client id is public enough (a fixed `--client-id`, a profile's id) that it must not
-        be a key to someone else's session: whoever could switch its reply address would get
-        that client's answers. Logged once per client id, so a flood does not flood the log.
-        """
-        routing = inbound.routing
-        client = self._clients.get(routing.client_id)  # type: ignore[arg-type]
-        if client is None:
-            return False
-        same_sender = client.sender is None or inbound.sender == client.sender
-        if routing.reply_to == client.reply_to and same_sender:
-            return False
-        if not client.refusal_logged:
-            client.refusal_logged = True
-            logger.warning(
-                "refusing messages for client %s from %s %r: its session is bound to the one it started "
-                "with; they are dead-lettered, nothing is sent (logged once per client id)",
-                client.client_id,
-                "reply address" if routing.reply_to != client.reply_to else "sender",
-                routing.reply_to if routing.reply_to != client.reply_to else inbound.sender,
-            )
-        return True
-
-    async def _answer_and_dead_letter(self, inbound: Inbound, error: types.JSONRPCMessage) -> None:
+    async def _answer(self, inbound: Inbound, response: types.JSONRPCMessage) -> Sent:
+        """Send `response` to the reply address `inbound` named (under its trace); count it if it went."""
         routing = inbound.routing
         assert routing.reply_to is not None and routing.client_id is not None
         with tracing.attached(inbound.trace):
-            sent = await self._replies.send(routing.reply_to, routing.client_id, error, reply_ttl=routing.reply_ttl)
+            sent = await self._replies.send(routing.reply_to, routing.client_id, response, reply_ttl=routing.reply_ttl)
         if sent is Sent.SENT:
-            _answered(inbound, error)
+            _answered(inbound, response)
+        return sent
+
+    async def _answer_and_dead_letter(self, inbound: Inbound, error: types.JSONRPCMessage) -> None:
+        await self._answer(inbound, error)
         await settle(inbound.dead_letter)
 
     async def _deliver_request(self, inbound: Inbound, message: types.JSONRPCMessage, routing: codec.Routing) -> None:
@@ -240,7 +200,7 @@ class SessionHub:
             )
             self._in_background(self._resend, inbound, cached)
             return
-        client = await self._client_for(inbound)
+        client = await self._clients.client_for(inbound)
         client.last_active = time.monotonic()
         if rid in client.in_flight:
             logger.info("request %s of client %s is already running; not started twice", rid, client.client_id)
@@ -280,7 +240,7 @@ class SessionHub:
 
     async def _into_session(
         self,
-        client: _Client,
+        client: HubClient,
         inbound: Inbound,
         message: types.JSONRPCMessage,
         metadata: ServerMessageMetadata | None = None,
@@ -319,57 +279,37 @@ class SessionHub:
         A request that has been received `max_receives` times is settled whatever happens,
         so a response that can never be delivered does not come back forever.
         """
-        routing = inbound.routing
-        assert routing.reply_to is not None and routing.client_id is not None
-        with tracing.attached(inbound.trace):
-            sent = await self._replies.send(routing.reply_to, routing.client_id, response, reply_ttl=routing.reply_ttl)
+        sent = await self._answer(inbound, response)
         if sent is Sent.SENT:
-            _answered(inbound, response)
             await settle(inbound.ack)
         elif sent is Sent.UNREACHABLE or self._keeps_failing(inbound):
             if sent is Sent.GAVE_UP:
                 logger.error(
                     "stored response %s for client %s could not be sent in %d receives; moving it to the dead letters",
                     codec.request_id_of(response),
-                    routing.client_id,
+                    inbound.routing.client_id,
                     inbound.receive_count,
                 )
             await settle(inbound.dead_letter)
         else:
             await settle(inbound.release)
 
-    async def _client_for(self, inbound: Inbound) -> _Client:
-        """The client's session, opened (and bound to this message's reply address and sender) if new."""
-        client_id, reply_to = inbound.routing.client_id, inbound.routing.reply_to
-        assert client_id is not None and reply_to is not None
-        client = self._clients.get(client_id)
-        if client is not None:
-            client.reply_ttl = inbound.routing.reply_ttl
-            return client
-        to_session, session_reads = anyio.create_memory_object_stream[SessionMessage | Exception](_SESSION_BUFFER)
-        session_writes, from_session = anyio.create_memory_object_stream[SessionMessage](0)
-        client = _Client(client_id, reply_to, inbound.sender, to_session, inbound.routing.reply_ttl)
-        self._clients[client_id] = client
-        assert self._tg is not None, "SessionHub used outside running()"
-        self._tg.start_soon(self._route_replies, client, from_session)
-        logger.debug("new session for client %s (replies to %s)", client_id, reply_to)
-        await self._new_connections.send(Connection(client_id, session_reads, session_writes))
-        return client
-
     # -- outbound -----------------------------------------------------------
 
-    async def _route_replies(self, client: _Client, from_session: MemoryObjectReceiveStream[SessionMessage]) -> None:
+    def _start_routing(self, client: HubClient, from_session: MemoryObjectReceiveStream[SessionMessage]) -> None:
+        assert self._tg is not None, "SessionHub used outside running()"
+        self._tg.start_soon(self._route_replies, client, from_session)
+
+    async def _route_replies(self, client: HubClient, from_session: MemoryObjectReceiveStream[SessionMessage]) -> None:
         assert self._tg is not None
         async with from_session:
             async for session_message in from_session:
                 # numbered here, in the order the session wrote them, so the client can restore that order
                 # however the concurrent sends below (and the channel) reorder them
                 self._tg.start_soon(self._reply, client, session_message.message, client.sequence.next())
-        client.to_session.close()
-        if self._clients.get(client.client_id) is client:
-            del self._clients[client.client_id]
+        self._clients.session_ended(client)
 
-    async def _reply(self, client: _Client, message: types.JSONRPCMessage, sequence: str) -> None:
+    async def _reply(self, client: HubClient, message: types.JSONRPCMessage, sequence: str) -> None:
         if self._closed:
             logger.debug(
                 "shutting down: not sending %s to client %s", codec.method_of(message) or "reply", client.client_id
@@ -410,27 +350,6 @@ class SessionHub:
                     await self._results.put(inbound.delivery_id, body)
                 except Exception as exc:  # a cache failure must not stop the response
                     logger.warning("could not store the response for redeliveries: %s", exc)
-
-    # -- housekeeping -------------------------------------------------------
-
-    async def _reap_idle_sessions(self) -> None:
-        if math.isinf(self._idle_timeout):
-            return
-        while True:
-            await anyio.sleep(min(60.0, self._idle_timeout / 2))
-            cutoff = time.monotonic() - self._idle_timeout
-            for client in list(self._clients.values()):
-                if not client.in_flight and client.last_active < cutoff:
-                    logger.debug("closing idle session of client %s", client.client_id)
-                    del self._clients[client.client_id]
-                    client.to_session.close()
-
-    async def _release_unfinished(self) -> None:
-        for client in self._clients.values():
-            for inbounds in client.in_flight.values():
-                for inbound in inbounds:
-                    await settle(inbound.release)
-            client.in_flight.clear()
 
 
 def _answered(inbound: Inbound, response: types.JSONRPCMessage) -> None:

@@ -20,6 +20,7 @@ from asyncmcp_cli.aws.payloads import Binding, ClaimCheck, Cleanup, nothing
 from asyncmcp_cli.aws.sqs_queues import Received, SqsQueues, queue_name_of
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
 from asyncmcp_cli.protocol import codec
+from asyncmcp_cli.transports.inbound import Inbound
 from asyncmcp_cli.types import Ack
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,30 @@ class Opened:
                 trace.end(outcome)
 
         return run
+
+    def inbound(
+        self,
+        *,
+        ack: Ack,
+        release: Ack,
+        reject: Ack,
+        delivery_id: str | None,
+        receive_count: int,
+        sender: str | None,
+    ) -> Inbound:
+        """The message as the hub takes it, each way of settling it ending its trace span."""
+        return Inbound(
+            self.routing,
+            self.message,
+            self.traced(ack, "ack"),
+            self.traced(release, "release"),
+            raw_body=self.body,
+            delivery_id=delivery_id,
+            receive_count=receive_count,
+            reject=self.traced(reject, "dead_letter"),
+            sender=sender,
+            trace=self.trace,
+        )
 
 
 async def open_message(

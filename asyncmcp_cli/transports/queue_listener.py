@@ -30,7 +30,7 @@ from asyncmcp_cli.delivery.results import DEFAULT_TTL_SECONDS, open_result_store
 from asyncmcp_cli.errors import AsyncMCPError, EndpointUnreachableError
 from asyncmcp_cli.observability import recorder
 from asyncmcp_cli.transports.base import Connection
-from asyncmcp_cli.transports.hub import Inbound, ReplySender, SessionHub
+from asyncmcp_cli.transports.hub import ReplySender, SessionHub
 from asyncmcp_cli.transports.intake import copy_to_dead_letters, open_message
 
 logger = logging.getLogger(__name__)
@@ -223,17 +223,13 @@ class QueueListener:
             await ack()
 
         await self._hub.deliver(
-            Inbound(
-                opened.routing,
-                opened.message,
-                opened.traced(ack, "ack"),
-                opened.traced(release, "release"),
-                raw_body=opened.body,
+            opened.inbound(
+                ack=ack,
+                release=release,
+                reject=reject,
                 delivery_id=received.message_id or None,
                 receive_count=received.receive_count,
-                reject=opened.traced(reject, "dead_letter"),
                 sender=received.sender_id if self._bind_sender else None,
-                trace=opened.trace,
             )
         )
 

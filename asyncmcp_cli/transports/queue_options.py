@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import mcp_types as types
-
 from asyncmcp_cli import aws
 from asyncmcp_cli.aws.payloads import DEFAULT_THRESHOLD, ClaimCheck
 from asyncmcp_cli.delivery import reply_expiry
 from asyncmcp_cli.delivery.results import DEFAULT_TTL_SECONDS
 from asyncmcp_cli.errors import ConfigurationError
-from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.transports.queue_listener import PollSettings
 
 DEFAULT_ALLOW_REPLY = ("asyncmcp-*",)
@@ -68,11 +65,3 @@ class QueueTransportOptions:
             dead_letter_queue=self.dead_letter_queue,
             max_receive_count=self.max_receive_count,
         )
-
-
-def reply_attributes(client_id: str, message: types.JSONRPCMessage, *, ttl: float) -> dict[str, str]:
-    """The attributes a server puts on a message to a client; it expires `ttl` seconds from now."""
-    attributes = {codec.CLIENT_ID: client_id, reply_expiry.EXPIRES_AT: reply_expiry.stamp(ttl)}
-    if method := codec.method_of(message):
-        attributes[codec.METHOD] = method
-    return attributes

@@ -47,19 +47,16 @@ Options (URL query keys, `SnsOptions` fields, ``-o KEY=VALUE``):
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import mcp_types as types
-
 from asyncmcp_cli import aws, tracing
 from asyncmcp_cli.aws import sns_envelope
-from asyncmcp_cli.aws.payloads import TO_CLIENT, TO_SERVER, Binding
+from asyncmcp_cli.aws.payloads import TO_SERVER, Binding
 from asyncmcp_cli.aws.sns_topics import AttributeFilter, SnsTopics, attribute_filter, is_topic_arn, topic_name_of
 from asyncmcp_cli.aws.sqs_queues import SqsQueues, queue_name_of
-from asyncmcp_cli.delivery import reply_expiry
 from asyncmcp_cli.delivery.allowlist import AllowList
 from asyncmcp_cli.errors import ConfigurationError
 from asyncmcp_cli.options import options_from, query_options
@@ -67,7 +64,8 @@ from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.tap import now_ms, tapping
 from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
 from asyncmcp_cli.transports.queue_listener import QueueListener, listening
-from asyncmcp_cli.transports.queue_options import QueueTransportOptions, reply_attributes
+from asyncmcp_cli.transports.queue_options import QueueTransportOptions
+from asyncmcp_cli.transports.queue_replies import queue_reply_sender
 from asyncmcp_cli.types import TransportStreams
 
 logger = logging.getLogger(__name__)
@@ -125,25 +123,16 @@ class SnsSqsTransport:
             def admits(reply_to: str) -> bool:
                 return is_topic_arn(reply_to) and allow.admits(reply_to)
 
-            async def send_reply(
-                reply_to: str,
-                client_id: str,
-                message: types.JSONRPCMessage,
-                extra: Mapping[str, str],
-                *,
-                reply_ttl: float | None = None,
-            ) -> None:
-                ttl = reply_expiry.granted_ttl(reply_ttl, o.max_reply_ttl)
-                with tracing.sending(tracing.Destination(tracing.SNS, topic_name_of(reply_to)), message) as hop:
-                    body, attributes = await claims.shrink(
-                        codec.encode(hop.message),
-                        reply_attributes(client_id, message, ttl=ttl) | dict(extra) | hop.attributes,
-                        bound_to=Binding(TO_CLIENT, client_id, reply_to),
-                    )
-                    sent_at = now_ms()
-                    hop.sent(await topics.publish(reply_to, body, attributes, group_id=client_id))
-                tap.copy(reply_to, body, attributes, sent_at_ms=sent_at)
+            async def publish(topic_arn: str, body: str, attributes: dict[str, str], client_id: str) -> str:
+                return await topics.publish(topic_arn, body, attributes, group_id=client_id)
 
+            send_reply = queue_reply_sender(
+                o,
+                tap,
+                resolve=_as_is,
+                destination=lambda topic_arn: tracing.Destination(tracing.SNS, topic_name_of(topic_arn)),
+                deliver=publish,
+            )
             async with listening(
                 queues,
                 request_url,
@@ -261,3 +250,8 @@ def _remedy(allowed: AttributeFilter) -> str:
         f"pass --client-id {allowed.exact[0]} (one client at a time), or run `asyncmcp provision` again: "
         "it now filters on a client id prefix, so that every client takes a fresh id of its own"
     )
+
+
+async def _as_is(topic_arn: str) -> str:
+    """A reply topic is named by its ARN already (the allow-list admits nothing else)."""
+    return topic_arn

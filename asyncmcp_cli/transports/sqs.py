@@ -38,24 +38,21 @@ from the message. A slow call holds its client's group until it finishes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import mcp_types as types
-
 from asyncmcp_cli import tracing
-from asyncmcp_cli.aws.payloads import TO_CLIENT, TO_SERVER, Binding
+from asyncmcp_cli.aws.payloads import TO_SERVER, Binding
 from asyncmcp_cli.aws.sqs_queues import SqsQueues, queue_name_of
-from asyncmcp_cli.delivery import reply_expiry
 from asyncmcp_cli.delivery.allowlist import AllowList
 from asyncmcp_cli.options import options_from, query_options
-from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.tap import Tap, now_ms, tapping
 from asyncmcp_cli.transports.queue_client import new_client_id, queue_client_streams
 from asyncmcp_cli.transports.queue_listener import QueueListener, listening
-from asyncmcp_cli.transports.queue_options import QueueTransportOptions, reply_attributes
+from asyncmcp_cli.transports.queue_options import QueueTransportOptions
+from asyncmcp_cli.transports.queue_replies import queue_reply_sender
 from asyncmcp_cli.transports.replies import ReplySender
 from asyncmcp_cli.types import TransportStreams
 
@@ -143,26 +140,14 @@ class SqsTransport:
 
 def reply_sender(queues: SqsQueues, options: QueueTransportOptions, tap: Tap) -> ReplySender:
     """The server's sender of messages to a client's reply queue: claim-checked, expiry-stamped, tapped."""
-    claims = options.claims
 
-    async def send_reply(
-        reply_to: str,
-        client_id: str,
-        message: types.JSONRPCMessage,
-        extra: Mapping[str, str],
-        *,
-        reply_ttl: float | None = None,
-    ) -> None:
-        url = await queues.url_for(reply_to)
-        ttl = reply_expiry.granted_ttl(reply_ttl, options.max_reply_ttl)
-        with tracing.sending(tracing.Destination(tracing.SQS, queue_name_of(url)), message) as hop:
-            body, attributes = await claims.shrink(
-                codec.encode(hop.message),
-                reply_attributes(client_id, message, ttl=ttl) | dict(extra) | hop.attributes,
-                bound_to=Binding(TO_CLIENT, client_id, reply_to),
-            )
-            sent_at = now_ms()
-            hop.sent(await queues.send(url, body, attributes))
-        tap.copy(url, body, attributes, sent_at_ms=sent_at)
+    async def deliver(url: str, body: str, attributes: dict[str, str], client_id: str) -> str:
+        return await queues.send(url, body, attributes)
 
-    return send_reply
+    return queue_reply_sender(
+        options,
+        tap,
+        resolve=queues.url_for,
+        destination=lambda url: tracing.Destination(tracing.SQS, queue_name_of(url)),
+        deliver=deliver,
+    )

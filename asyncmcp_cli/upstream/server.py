@@ -38,7 +38,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from asyncmcp_cli._groups import single_errors
 from asyncmcp_cli.protocol import codec
-from asyncmcp_cli.protocol.relay import Ctx, FrontRoutes, forward, front_connection
+from asyncmcp_cli.protocol.methods import SERVER_FEATURE_REQUESTS
+from asyncmcp_cli.protocol.relay import Ctx, FrontRoutes, forward, front_session
 from asyncmcp_cli.upstream.link import NO_CAPABILITIES, SHARED_CAPABILITIES, Link
 from asyncmcp_cli.upstream.sessions import (
     DEFAULT_IDLE_TIMEOUT,
@@ -51,19 +52,7 @@ from asyncmcp_cli.upstream.target import UpstreamTarget
 
 logger = logging.getLogger(__name__)
 
-FORWARDED_METHODS = (
-    "tools/list",
-    "tools/call",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-    "resources/subscribe",
-    "resources/unsubscribe",
-    "prompts/list",
-    "prompts/get",
-    "completion/complete",
-    "logging/setLevel",
-)
+FORWARDED_METHODS = SERVER_FEATURE_REQUESTS
 """Spec requests answered by the upstream. ``ping`` is answered here."""
 
 _ENVELOPE_KEYS = frozenset(
@@ -162,7 +151,7 @@ class UpstreamMirror(Server[Any]):
 
     async def _roots_changed(self, ctx: Ctx, _params: types.NotificationParams) -> None:
         """The client's roots changed: tell its own upstream session (the shared one never asks for roots)."""
-        link = self.client_links.live_link(front_connection(ctx)) if self.client_links is not None else None
+        link = self.client_links.live_link(front_session(ctx)) if self.client_links is not None else None
         if link is not None:
             await link.dispatcher.notify("notifications/roots/list_changed", None)
 

@@ -36,11 +36,10 @@ from dataclasses import dataclass, field
 import anyio
 import anyio.abc
 import mcp_types as types
-from mcp.server.connection import Connection
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from asyncmcp_cli.protocol.relay import Ctx, FrontRoutes, front_connection
+from asyncmcp_cli.protocol.relay import Ctx, FrontRoutes, FrontSession, front_session
 from asyncmcp_cli.upstream.link import Link, open_link
 from asyncmcp_cli.upstream.supervisor import describe_failure
 from asyncmcp_cli.upstream.target import UpstreamTarget
@@ -50,21 +49,21 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_SESSIONS = 8
 DEFAULT_IDLE_TIMEOUT = 300.0
 _CLOSE_ON_END = "asyncmcp.upstream.closes_client_link"
-"""Marks (in `Connection.state`) a front connection whose end already closes its link."""
+"""Marks (in `FrontSession.state`) a front session whose end already closes its link."""
 
 
-def relayable_capabilities(ctx: Ctx) -> tuple[Connection, types.ClientCapabilities] | None:
-    """The front connection and the capabilities worth a link of its own, or None to share.
+def relayable_capabilities(ctx: Ctx) -> tuple[FrontSession, types.ClientCapabilities] | None:
+    """The front session and the capabilities worth a link of its own, or None to share.
 
     Only what we can carry back to this client counts: sampling, elicitation
-    and roots, and only on a connection with a channel for server requests.
+    and roots, and only in a session with a channel for server requests.
     """
     if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
         return None
-    connection = front_connection(ctx)
+    connection = front_session(ctx)
     if connection is None or not connection.has_standalone_channel:
         return None
-    declared = connection.client_capabilities
+    declared = ctx.session.client_capabilities
     if declared is None or (declared.sampling is None and declared.elicitation is None and declared.roots is None):
         return None
     return connection, types.ClientCapabilities(
@@ -106,7 +105,7 @@ class ClientLinks:
         self.max_sessions = max_sessions
         self._idle_timeout = idle_timeout
         self._init_timeout = init_timeout
-        self._links: OrderedDict[Connection, _ClientLink] = OrderedDict()
+        self._links: OrderedDict[FrontSession, _ClientLink] = OrderedDict()
         self._tg: anyio.abc.TaskGroup | None = None
 
     @property
@@ -126,7 +125,7 @@ class ClientLinks:
                         logger.info("closing an upstream session idle for %.0fs", now - client_link.last_used)
                         self.close(connection)
 
-    def live_link(self, connection: Connection | None) -> Link | None:
+    def live_link(self, connection: FrontSession | None) -> Link | None:
         """The connection's open link, if it has one."""
         client_link = self._links.get(connection) if connection is not None else None
         if client_link is None or client_link.link is None or not client_link.usable:
@@ -135,7 +134,7 @@ class ClientLinks:
 
     @asynccontextmanager
     async def using(
-        self, ctx: Ctx, connection: Connection, capabilities: types.ClientCapabilities
+        self, ctx: Ctx, connection: FrontSession, capabilities: types.ClientCapabilities
     ) -> AsyncIterator[tuple[Link, FrontRoutes]]:
         """The client's own link (opened if need be) and its routes, held busy for the block."""
         client_link = self._links.get(connection)
@@ -158,7 +157,7 @@ class ClientLinks:
             client_link.busy -= 1
             client_link.last_used = time.monotonic()
 
-    def close(self, connection: Connection) -> None:
+    def close(self, connection: FrontSession) -> None:
         """End the connection's link, if it has one (requests still on it fail at once)."""
         client_link = self._links.pop(connection, None)
         if client_link is None:
@@ -167,7 +166,7 @@ class ClientLinks:
         if client_link.link is not None:
             client_link.link.end()
 
-    def _open(self, ctx: Ctx, connection: Connection, capabilities: types.ClientCapabilities) -> _ClientLink:
+    def _open(self, ctx: Ctx, connection: FrontSession, capabilities: types.ClientCapabilities) -> _ClientLink:
         assert self._tg is not None, "run() the links first"
         self._make_room()
         routes = FrontRoutes(peer_name="the upstream server", standalone=True, session=ctx.session)
@@ -191,7 +190,7 @@ class ClientLinks:
             logger.info("closing the least recently used upstream session to open a new one")
             self.close(idle)
 
-    async def _hold(self, connection: Connection, client_link: _ClientLink) -> None:
+    async def _hold(self, connection: FrontSession, client_link: _ClientLink) -> None:
         """Open the link, keep it until it ends or is closed, then forget it."""
         try:
             async with open_link(

@@ -36,7 +36,7 @@ from tests.transports.contract import running
 pytestmark = [pytest.mark.anyio, pytest.mark.faults]
 
 CLI = [sys.executable, "-m", "asyncmcp_cli"]
-APP = str(Path(__file__).with_name("faultapp.py")) + ":server"
+APP = "tests.observability.opsapp:server"
 
 
 class ServerProcesses:
@@ -49,7 +49,7 @@ class ServerProcesses:
         self.processes: list[subprocess.Popen[str]] = []
 
     def start(self) -> subprocess.Popen[str]:
-        env = os.environ | self.queues.endpoint.exports() | {"ASYNCMCP_FAULT_LOG": str(self.log), "NO_COLOR": "1"}
+        env = os.environ | self.queues.endpoint.exports() | {"ASYNCMCP_OPS_LOG": str(self.log), "NO_COLOR": "1"}
         process = subprocess.Popen(
             [
                 *CLI,
@@ -75,7 +75,7 @@ class ServerProcesses:
         if not self.log.exists():
             return Counter()
         lines = (line.split() for line in self.log.read_text().splitlines())
-        return Counter(int(n) for kind, n in lines if kind == event)
+        return Counter(int(n) for n, _pid, _at, kind in lines if kind == event)
 
     def stop_all(self) -> None:
         for process in self.processes:
@@ -118,7 +118,7 @@ async def test_server_killed_with_100_calls_in_flight(queues: Queues, tmp_path: 
         async with open_client(client_transport(queues), timeout=100) as client:
 
             async def call(n: int) -> None:
-                result = await client.call_tool("work", {"n": n, "seconds": 0.5 + (n % 10) * 0.4})
+                result = await client.call_tool("record", {"n": n, "seconds": 0.5 + (n % 10) * 0.4})
                 results[n] = int(result.content[0].text)
                 if len(results) >= 10:
                     enough_answered.set()
@@ -439,7 +439,7 @@ async def test_sigterm_under_load_finishes_running_calls_and_leaves_the_rest(que
         async with open_client(client_transport(queues), timeout=100) as client:
 
             async def call(n: int) -> None:
-                results[n] = int((await client.call_tool("work", {"n": n, "seconds": 1.0})).content[0].text)
+                results[n] = int((await client.call_tool("record", {"n": n, "seconds": 1.0})).content[0].text)
 
             async with anyio.create_task_group() as tg:
                 for n in range(20):

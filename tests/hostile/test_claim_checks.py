@@ -20,26 +20,15 @@ from asyncmcp_cli import aws
 from asyncmcp_cli.aws.payloads import CLAIM_CHECK, KEY_PREFIX
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.protocol import codec
-from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues, wait_until
 from tests.testapp import ControlledApp
 from tests.transports.contract import running
+from tests.transports.test_sqs import sqs_transport
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(90)]
 
 REFUSED = "asyncmcp: claim check refused"
 CLAIM_DIGEST = "asyncmcp-claim-digest"  # on the wire: the SHA-256 of the payload a pointer names
-
-
-def sqs_transport(queues: Queues, **options: object) -> SqsTransport:
-    return SqsTransport(
-        endpoint_url=queues.endpoint.url,
-        request_queue=queues.request,
-        reply_queue=queues.reply,
-        allow_reply=(queues.prefix + "*",),
-        wait_seconds=1,
-        **options,
-    )
 
 
 def new_bucket(queues: Queues) -> str:
@@ -111,7 +100,7 @@ async def test_a_pointer_into_a_foreign_bucket_is_not_followed(queues: Queues) -
     foreign = new_bucket(queues)
     pointer, digest = put_payload(queues, foreign, call_body(1, "from-the-foreign-bucket"))
     reply_url = attacker_queue(queues)
-    async with running(app, sqs_transport(queues, payload_bucket=new_bucket(queues))):
+    async with running(app, sqs_transport(queues, wait_seconds=1, payload_bucket=new_bucket(queues))):
         send_pointer(
             queues, queues.request_url, pointer, rid=1, client_id="attacker", reply_to=reply_url, digest=digest
         )
@@ -126,7 +115,7 @@ async def test_without_a_payload_bucket_no_pointer_is_followed(queues: Queues) -
     bucket = new_bucket(queues)
     pointer, digest = put_payload(queues, bucket, call_body(2, "no-bucket-configured"))
     reply_url = attacker_queue(queues)
-    async with running(app, sqs_transport(queues)):  # no payload_bucket
+    async with running(app, sqs_transport(queues, wait_seconds=1)):  # no payload_bucket
         send_pointer(
             queues, queues.request_url, pointer, rid=2, client_id="attacker", reply_to=reply_url, digest=digest
         )
@@ -143,7 +132,7 @@ async def test_another_clients_payload_is_neither_run_for_an_attacker_nor_delete
     first reply address)."""
     app = ControlledApp()
     bucket = new_bucket(queues)
-    transport = sqs_transport(queues, payload_bucket=bucket)
+    transport = sqs_transport(queues, wait_seconds=1, payload_bucket=bucket)
     secret = "victim-" + "v" * 300_000
     stolen: dict[str, str] = {}
 
@@ -187,7 +176,7 @@ async def test_a_missing_key_and_a_missing_bucket_get_the_same_answer(queues: Qu
         6: f"s3://asyncmcp-no-such-bucket-{uuid.uuid4().hex[:10]}/{KEY_PREFIX}{uuid.uuid4().hex}",
         7: f"s3://{new_bucket(queues)}/{KEY_PREFIX}{uuid.uuid4().hex}",  # a bucket that exists, no such key
     }
-    async with running(ControlledApp(), sqs_transport(queues, payload_bucket=bucket)):
+    async with running(ControlledApp(), sqs_transport(queues, wait_seconds=1, payload_bucket=bucket)):
         for rid, pointer in pointers.items():
             send_pointer(
                 queues, queues.request_url, pointer, rid=rid, client_id="attacker", reply_to=reply_url, digest=digest
@@ -205,7 +194,7 @@ async def test_a_client_refuses_a_forged_pointer_on_its_reply_queue(
     own, foreign = new_bucket(queues), new_bucket(queues)
     forged = json.dumps({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": 1}})
     planted = [put_payload(queues, own, forged), put_payload(queues, foreign, forged)]
-    transport = sqs_transport(queues, payload_bucket=own)
+    transport = sqs_transport(queues, wait_seconds=1, payload_bucket=own)
     async with running(ControlledApp(), transport), open_client(transport, client_id="me", timeout=30) as client:
         for rid, (pointer, digest) in enumerate(planted, start=8):
             send_pointer(queues, queues.reply_url, pointer, rid=rid, client_id="me", reply_to=None, digest=digest)
@@ -222,8 +211,8 @@ async def test_a_client_without_a_payload_bucket_follows_no_pointer_and_says_so(
 
     bucket = new_bucket(queues)
     async with (
-        running(ControlledApp(), sqs_transport(queues, payload_bucket=bucket)),
-        open_client(sqs_transport(queues), timeout=30) as client,
+        running(ControlledApp(), sqs_transport(queues, wait_seconds=1, payload_bucket=bucket)),
+        open_client(sqs_transport(queues, wait_seconds=1), timeout=30) as client,
     ):
         with pytest.raises(MCPError, match="claim check refused"):
             await client.call_tool("big", {"size": 300_000})

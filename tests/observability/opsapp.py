@@ -1,4 +1,4 @@
-"""The server the operations tests run in subprocesses.
+"""The server the operations and fault tests run in subprocesses.
 
 `record` appends ``n pid time start`` to ``$ASYNCMCP_OPS_LOG`` when it starts
 and ``n pid time done`` when it returns, so a test can tell which process ran

@@ -18,12 +18,12 @@ from mcp.shared.inbound import MCP_METHOD_HEADER, MCP_NAME_HEADER, MCP_PROTOCOL_
 from pydantic import BaseModel
 
 from asyncmcp_cli.client import open_client
-from asyncmcp_cli.server import serve
 from asyncmcp_cli.tasks import task_tool, wire
 from asyncmcp_cli.tasks.runtime import TaskRuntime
 from asyncmcp_cli.tasks.serving import enable_tasks
 from asyncmcp_cli.tasks.store import MemoryTaskStore, TaskStore
 from asyncmcp_cli.transports.base import Transport
+from tests.transports.contract import running
 
 VERSION = "2026-07-28"
 
@@ -122,15 +122,8 @@ def runtime(store: TaskStore | None = None, **options: Any) -> TaskRuntime:
 async def serving(app: TaskApp, transport: Transport, task_runtime: TaskRuntime, **tools: Any) -> AsyncIterator[None]:
     """Serve `app` with tasks over `transport` for the duration of the block."""
     enable_tasks(app.lowlevel, task_runtime, tools=tools)
-    shutdown, ready = anyio.Event(), anyio.Event()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(lambda: serve(app.lowlevel, transport, shutdown=shutdown, grace_seconds=1, on_ready=ready.set))
-        await ready.wait()
-        try:
-            yield
-        finally:
-            app.gate.set()
-            shutdown.set()
+    async with running(app, transport):
+        yield
 
 
 @asynccontextmanager

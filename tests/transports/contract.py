@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any, Protocol
 
 import anyio
 import pytest
@@ -20,8 +21,17 @@ from asyncmcp_cli.transports.base import Transport
 from tests.testapp import ControlledApp
 
 
+class GatedApp(Protocol):
+    """A test app whose tools may wait on `gate` (opened when the block ends, so nothing hangs)."""
+
+    gate: anyio.Event
+
+    @property
+    def lowlevel(self) -> Any: ...
+
+
 @asynccontextmanager
-async def running(app: ControlledApp, transport: Transport) -> AsyncIterator[None]:
+async def running(app: GatedApp, transport: Transport) -> AsyncIterator[None]:
     """Serve `app` over `transport` for the duration of the block."""
     shutdown, ready = anyio.Event(), anyio.Event()
     async with anyio.create_task_group() as tg:

@@ -19,6 +19,7 @@ from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues, wait_until
 from tests.testapp import ControlledApp
 from tests.transports.contract import running
+from tests.transports.test_sqs import sqs_transport
 
 pytestmark = pytest.mark.anyio
 
@@ -77,16 +78,6 @@ def queue_with_dead_letters(queues: Queues, max_receive_count: int = 3) -> tuple
     policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": str(max_receive_count)})
     queues.sqs.set_queue_attributes(QueueUrl=queues.request_url, Attributes={"RedrivePolicy": policy})
     return dlq_url, arn
-
-
-def sqs_transport(queues: Queues, **options: object) -> SqsTransport:
-    return SqsTransport(
-        endpoint_url=queues.endpoint.url,
-        request_queue=queues.request,
-        reply_queue=queues.reply,
-        allow_reply=(queues.prefix + "*",),
-        **options,
-    )
 
 
 def messages_on(queues: Queues, url: str) -> list[dict]:

@@ -12,23 +12,13 @@ import pytest
 from asyncmcp_cli.client import open_client
 from asyncmcp_cli.delivery import reply_expiry
 from asyncmcp_cli.protocol import codec
-from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues, wait_until
 from tests.testapp import ControlledApp
 from tests.transports.contract import running
 from tests.transports.test_delivery import call_body
+from tests.transports.test_sqs import sqs_transport
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(90)]
-
-
-def transport(queues: Queues, **options: object) -> SqsTransport:
-    return SqsTransport(
-        endpoint_url=queues.endpoint.url,
-        request_queue=queues.request,
-        reply_queue=queues.reply,
-        allow_reply=(queues.prefix + "*",),
-        **options,
-    )
 
 
 def on_queue(queues: Queues, url: str) -> int:
@@ -40,11 +30,11 @@ async def test_the_answer_to_a_client_killed_mid_call_leaves_the_shared_queue_an
     queues: Queues,
 ) -> None:
     app = ControlledApp()
-    async with running(app, transport(queues)):
+    async with running(app, sqs_transport(queues)):
         async with anyio.create_task_group() as tg:
 
             async def doomed_client() -> None:
-                async with open_client(transport(queues, reply_ttl=2), client_id="doomed", timeout=60) as client:
+                async with open_client(sqs_transport(queues, reply_ttl=2), client_id="doomed", timeout=60) as client:
                     await client.call_tool("wait_for_gate", {"tag": "orphan"})
 
             tg.start_soon(doomed_client)
@@ -54,7 +44,7 @@ async def test_the_answer_to_a_client_killed_mid_call_leaves_the_shared_queue_an
         app.gate.set()  # the server answers a client that is no longer there
         await wait_until(lambda: on_queue(queues, queues.reply_url) == 1, within=20)
 
-        async with open_client(transport(queues), client_id="later", timeout=60) as later:
+        async with open_client(sqs_transport(queues), client_id="later", timeout=60) as later:
             with anyio.fail_after(20):
                 assert (await later.call_tool("echo", {"text": "still here"})).content[0].text == "still here"
             # The orphan (2 s to live) is deleted by this session's reads, not hidden and offered forever.
@@ -73,7 +63,10 @@ async def test_only_well_formed_expiries_in_the_past_are_deleted_by_another_clie
             attributes[reply_expiry.EXPIRES_AT] = {"DataType": "String", "StringValue": stamp}
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "result": {}})
         queues.sqs.send_message(QueueUrl=queues.reply_url, MessageBody=body, MessageAttributes=attributes)
-    async with running(ControlledApp(), transport(queues)), open_client(transport(queues), timeout=60) as client:
+    async with (
+        running(ControlledApp(), sqs_transport(queues)),
+        open_client(sqs_transport(queues), timeout=60) as client,
+    ):
         await wait_until(lambda: on_queue(queues, queues.reply_url) == 3, within=20)
         with anyio.fail_after(20):
             assert (await client.call_tool("echo", {"text": "x"})).content[0].text == "x"
@@ -102,7 +95,7 @@ async def test_the_server_stamps_each_answer_with_the_declared_ttl_within_its_ce
     }
     if declared is not None:
         attributes[reply_expiry.REPLY_TTL] = {"DataType": "String", "StringValue": declared}
-    async with running(ControlledApp(), transport(queues, max_reply_ttl=3600)):
+    async with running(ControlledApp(), sqs_transport(queues, max_reply_ttl=3600)):
         before = time.time()
         queues.sqs.send_message(
             QueueUrl=queues.request_url, MessageBody=call_body(1, "echo", {"text": "t"}), MessageAttributes=attributes
