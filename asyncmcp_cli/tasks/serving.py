@@ -224,11 +224,9 @@ class _TaskHooks:
         session = ctx.session
 
         async def notify(record: TaskRecord) -> None:
-            outbound = getattr(getattr(session, "_connection", None), "outbound", None)
-            if outbound is None:
-                return
             try:
-                await outbound.notify(wire.NOTIFICATION_TASKS, record.to_wire())
+                # No related request: the SDK sends it on the connection's own channel (the reply address).
+                await session.send_notification(wire.TaskStatusNotification.of(record.to_wire()))
             except Exception as exc:  # the client's session may be gone; the task itself is safe in the store
                 logger.warning("task %s: could not push its state to the client: %s", record.task_id[:12], exc)
 
