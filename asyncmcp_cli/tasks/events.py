@@ -36,7 +36,11 @@ class TaskEvents:
         """Register `listener`; return the (idempotent) call that removes it."""
         token = object()
         self._listeners[token] = listener
-        return lambda: self._listeners.pop(token, None) and None
+
+        def unsubscribe() -> None:
+            self._listeners.pop(token, None)
+
+        return unsubscribe
 
     @property
     def listeners(self) -> int:

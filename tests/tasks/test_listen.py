@@ -85,7 +85,8 @@ def transport(request: pytest.FixtureRequest) -> Any:
 async def test_a_listening_client_is_told_of_its_task_until_it_ends(transport: Any) -> None:
     app = TaskApp()
     heard, opened = listener(transport)
-    async with serving(app, transport, runtime()), opened as c:
+    task_runtime = runtime()
+    async with serving(app, transport, task_runtime), opened as c:
         created = await raw(c, "tools/call", {"name": "slow", "arguments": {"tag": "heard"}})
         task_id = created["taskId"]
         async with listening_to_tasks(c, [task_id]) as subscription:
@@ -94,6 +95,7 @@ async def test_a_listening_client_is_told_of_its_task_until_it_ends(transport: A
             with anyio.fail_after(30):
                 await subscription.ended.wait()  # every task it watched is over: the server closed the stream
     assert subscription.error is None
+    assert task_runtime.events.listeners == 0  # the closed stream stopped listening
     assert heard.acks and heard.acks[0]["notifications"] == {"taskIds": [task_id]}
     assert heard.statuses(task_id) == ["working", "completed"]
     final = heard.tasks[-1]
