@@ -33,6 +33,7 @@ import anyio.abc
 
 from asyncmcp_cli.errors import AsyncMCPError
 from asyncmcp_cli.tasks import wire
+from asyncmcp_cli.tasks.events import TaskEvents
 from asyncmcp_cli.tasks.record import TaskRecord, new_task_id
 from asyncmcp_cli.tasks.store import TaskStore, update
 
@@ -78,6 +79,8 @@ class TaskRuntime:
         self.worker_id = secrets.token_hex(8)
         self._scopes: dict[str, anyio.CancelScope] = {}
         self._tg: anyio.abc.TaskGroup | None = None
+        self.events = TaskEvents()
+        """Every task record this process writes, as it is written (for listen streams)."""
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[TaskRuntime]:
@@ -142,7 +145,7 @@ class TaskRuntime:
 
     async def _settle(self, task_id: str, outcome: Outcome, notify: Notify | None) -> None:
         try:
-            record = await update(self.store, task_id, outcome)
+            record = await self._update(task_id, outcome)
         except AsyncMCPError as exc:
             logger.warning("task %s: could not store its outcome: %s", task_id[:12], exc)
             return
@@ -166,7 +169,7 @@ class TaskRuntime:
         while True:
             await anyio.sleep(self.lease_seconds / 3)
             try:
-                record = await update(self.store, task_id, renew)
+                record = await self._update(task_id, renew)
             except AsyncMCPError as exc:
                 logger.warning("task %s: could not renew its lease: %s", task_id[:12], exc)
                 continue
@@ -174,13 +177,20 @@ class TaskRuntime:
                 scope.cancel()
                 return
 
+    async def _update(self, task_id: str, change: Outcome) -> TaskRecord | None:
+        """`store.update`, and tell this process's listeners what was written."""
+        record = await update(self.store, task_id, change)
+        if record is not None:
+            self.events.publish(record)
+        return record
+
     # -- the task methods ---------------------------------------------------
 
     async def get(self, task_id: str, owner: str) -> TaskRecord:
         """The task as ``tasks/get`` shows it; a lapsed lease is turned into ``failed`` here."""
         record = await self._owned(task_id, owner)
         if record.lease_lapsed():
-            record = await update(self.store, task_id, _lapsed) or record
+            record = await self._update(task_id, _lapsed) or record
         return record
 
     async def cancel(self, task_id: str, owner: str) -> TaskRecord:
@@ -192,7 +202,7 @@ class TaskRuntime:
                 return None
             return record.finished(wire.CANCELLED, message="Cancelled by the client")
 
-        record = await update(self.store, task_id, cancelled)
+        record = await self._update(task_id, cancelled)
         scope = self._scopes.get(task_id)
         if scope is not None:
             scope.cancel()
@@ -229,7 +239,7 @@ class TaskRuntime:
                 lease_expires=time.time() + self.lease_seconds,
             )
 
-        record = await update(self.store, task_id, merge)
+        record = await self._update(task_id, merge)
         if record is None:
             raise TaskLookupError(wire.TASK_NOT_FOUND_MESSAGE)
         if resumed:
@@ -245,7 +255,7 @@ class TaskRuntime:
             return record.changed(status_message=message)
 
         try:
-            await update(self.store, task_id, note)
+            await self._update(task_id, note)
         except AsyncMCPError as exc:
             logger.debug("task %s: progress not stored: %s", task_id[:12], exc)
 

@@ -12,6 +12,9 @@ transport gets tasks the same way. It adds, without touching plain calls:
   call, or ``-32021`` if the tool requires tasks. ``tools/list`` shows the
   task support of tools named on the command line;
 - handlers for ``tasks/get``, ``tasks/update`` and ``tasks/cancel``;
+- ``subscriptions/listen`` streams of ``notifications/tasks`` for a listen
+  request that names task ids (`tasks.listening`); any other listen request
+  goes to the server's own handler;
 - the extension in the server's capabilities; the runtime in its lifespan.
 
 A tool is a task tool if named in `tools` (``serve --task-tool``) or if its
@@ -37,6 +40,7 @@ from pydantic import BaseModel, ValidationError
 
 from asyncmcp_cli.protocol import codec
 from asyncmcp_cli.tasks import wire
+from asyncmcp_cli.tasks.listening import METHOD_SUBSCRIPTIONS_LISTEN, TaskListening, asks_for_tasks, requested_task_ids
 from asyncmcp_cli.tasks.progress import TaskSession
 from asyncmcp_cli.tasks.record import TaskRecord
 from asyncmcp_cli.tasks.runtime import Invoke, Notify, TaskLookupError, TaskRuntime
@@ -117,6 +121,7 @@ class _TaskHooks:
         self.server = server
         self.runtime = runtime
         self.named = tools
+        self.listening = TaskListening(runtime)
         self._declared: dict[str, wire.TaskSupport] = {}
         self._listed_at = float("-inf")
 
@@ -125,6 +130,8 @@ class _TaskHooks:
     async def __call__(self, ctx: Ctx, call_next: Any) -> Any:
         if ctx.request_id is None:
             return await call_next(ctx)
+        if ctx.method == METHOD_SUBSCRIPTIONS_LISTEN and asks_for_tasks(ctx.params):
+            return await self._listen(ctx, call_next)
         if ctx.method == "tools/list":
             first_page = not (isinstance(ctx.params, Mapping) and ctx.params.get("cursor"))
             return self._stamp(await call_next(ctx), whole_listing=first_page)
@@ -150,6 +157,14 @@ class _TaskHooks:
         )
         logger.info("task %s started: %s for client %s", record.task_id[:12], name, record.owner)
         return record.create_result()
+
+    async def _listen(self, ctx: Ctx, call_next: Any) -> Any:
+        """A ``subscriptions/listen`` naming task ids: served here (`tasks.listening`), at 2026-07-28 only."""
+        if ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            return await call_next(ctx)  # the SDK refuses the method on a handshake-era connection
+        self._require_capability(ctx)
+        task_ids = requested_task_ids(ctx.params)
+        return await self.listening.serve(ctx, task_ids, caller_id(ctx))
 
     async def _support(self, ctx: Ctx, name: str) -> wire.TaskSupport:
         """Operator's word first, then the tool's own, as learnt from ``tools/list``.
@@ -224,11 +239,9 @@ class _TaskHooks:
         session = ctx.session
 
         async def notify(record: TaskRecord) -> None:
-            outbound = getattr(getattr(session, "_connection", None), "outbound", None)
-            if outbound is None:
-                return
             try:
-                await outbound.notify(wire.NOTIFICATION_TASKS, record.to_wire())
+                # No related request: the SDK sends it on the connection's own channel (the reply address).
+                await session.send_notification(wire.TaskStatusNotification.of(record.to_wire()))
             except Exception as exc:  # the client's session may be gone; the task itself is safe in the store
                 logger.warning("task %s: could not push its state to the client: %s", record.task_id[:12], exc)
 

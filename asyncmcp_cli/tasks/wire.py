@@ -145,6 +145,24 @@ class TaskStatusNotificationParams(DetailedTask):
     """Params of ``notifications/tasks``: the same task ``tasks/get`` would return."""
 
 
+class TaskStatusNotification(_WireModel):
+    """A whole ``notifications/tasks`` message, in the shape the SDK's ``send_notification`` takes.
+
+    `params` is a `DetailedTask` on the wire (plus, on a ``subscriptions/listen``
+    stream, the ``_meta`` naming the subscription).
+    """
+
+    method: Literal["notifications/tasks"] = NOTIFICATION_TASKS
+    params: dict[str, Any]
+
+    @classmethod
+    def of(cls, task: Mapping[str, Any], *, meta: Mapping[str, Any] | None = None) -> TaskStatusNotification:
+        params = dict(task)
+        if meta:
+            params["_meta"] = dict(meta)
+        return cls(params=params)
+
+
 class TaskIdParams(_WireModel):
     """Params of ``tasks/get`` and ``tasks/cancel``."""
 

@@ -8,6 +8,7 @@ task store; every `asyncmcp connect` is its own process with its own client id.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,18 +24,18 @@ pytestmark = pytest.mark.timeout(180)
 
 
 @contextmanager
-def task_server(queues: Queues, store: Path) -> Iterator[None]:
-    """`asyncmcp serve` (the demo server) with `sleep` as a task tool and tasks kept in `store`."""
+def task_server(queues: Queues, store: Path, app: str | None = None) -> Iterator[None]:
+    """`asyncmcp serve` (`app`, else the demo server with `sleep` as a task tool), tasks kept in `store`."""
     command = (
         "serve",
+        *([app] if app else []),
         "--transport",
         "sqs",
         "--allow-reply",
         queues.prefix + "*",
         "--grace-period",
         "2",
-        "--task-tool",
-        "sleep",
+        *(() if app else ("--task-tool", "sleep")),
         "--task-store",
         f"sqlite:///{store}",
         "--task-poll-interval",
@@ -133,10 +134,16 @@ def test_the_repl_starts_a_task_and_waits_for_it(queues: Queues, tmp_path: Path)
             child.sendline("task start sleep seconds=1")
             child.expect(r"task (\S+): working", timeout=40)
             task_id = child.match.group(1)
+            child.expect(r"handle (amt1\.[A-Za-z0-9_-]+)", timeout=10)  # the same word `call --task` prints
+            handle = child.match.group(1)
             child.expect(PROMPT)
-            child.sendline(f"task wait {task_id}")
+            assert TaskHandle.parse(handle).task_id == task_id
+            child.sendline(f"task wait {handle}")
             child.expect("completed", timeout=40)
             child.expect("slept 1s", timeout=10)
+            child.expect(PROMPT)
+            child.sendline(f"task get {TaskHandle(task_id, 'someone-else').encode()}")
+            child.expect("another client id than this session", timeout=10)
             child.expect(PROMPT)
             child.sendline("task get no-such-task")
             child.expect("error:.*Task not found", timeout=40)
@@ -145,3 +152,32 @@ def test_the_repl_starts_a_task_and_waits_for_it(queues: Queues, tmp_path: Path)
         finally:
             if child.isalive():
                 child.terminate(force=True)
+        # Another process comes back to the task by the handle the REPL printed.
+        got = connect(queues, "task", "get", handle, "--json")
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["result"]["content"][0]["text"] == "slept 1s"
+
+
+def test_task_update_answers_a_task_that_asks_for_input(queues: Queues, tmp_path: Path) -> None:
+    with task_server(queues, tmp_path / "tasks.db", app="tests.tasks.input_app:server"):
+        started = connect(queues, "call", "hello", "--task")
+        assert started.returncode == 0, started.stderr
+        handle = started.stdout.strip()
+
+        deadline = time.monotonic() + 60
+        while True:  # the tool runs in the background until it asks
+            got = connect(queues, "task", "get", handle, "--json")
+            task = json.loads(got.stdout)
+            if task["status"] != "working" or time.monotonic() > deadline:
+                break
+        assert got.returncode == 7 and task["status"] == "input_required", got.stdout
+        [key] = task["inputRequests"]
+
+        answer = json.dumps({"action": "accept", "content": {"name": "Ada"}})
+        updated = connect(queues, "task", "update", handle, f"{key}={answer}")
+        assert updated.returncode == 0, updated.stderr
+        assert f"answered {key} of task" in updated.stderr
+
+        waited = connect(queues, "task", "wait", handle, "--for", "60")
+    assert waited.returncode == 0, waited.stderr
+    assert waited.stdout.rstrip().endswith("Hello, Ada!")

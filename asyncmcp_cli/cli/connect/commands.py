@@ -56,8 +56,10 @@ NoValidate = Annotated[
 ]
 
 
-def run_with_client(client: ClientOptions, body: Body[T]) -> T:
+def run_with_client(client: ClientOptions, body: Body[T], *, client_options: dict[str, Any] | None = None) -> T:
     """Connect as `client` says, run `body`, turn failures into one line and an exit code.
+
+    `client_options` go to `mcp.Client` as well (a command's own callbacks).
 
     Ctrl-C cancels the request that is running (the server is told) and exits 130.
     """
@@ -76,6 +78,7 @@ def run_with_client(client: ClientOptions, body: Body[T]) -> T:
         listings = listing_cache_for(target.describe())  # tool listings kept between runs, per server
         await client.check_first_contact(target)
         options = client.client_kwargs() | activity.client_callbacks() | {"cache": listings.config()}
+        options |= client_options or {}
         async with open_target(target, **options) as mcp:
             await client.ask_for_server_log(mcp)
             return await interruptible(lambda: body(mcp, RememberingCatalog(mcp, listings), activity))

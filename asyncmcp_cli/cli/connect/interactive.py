@@ -63,9 +63,11 @@ def run_repl(client: ClientOptions, history: Path | None) -> None:
 
     from asyncmcp_cli.cli.connect.activity import Activity
     from asyncmcp_cli.cli.connect.repl import Repl, default_history_path
+    from asyncmcp_cli.cli.connect.tasks import own_client_id
     from asyncmcp_cli.protocol.catalog import Catalog
     from asyncmcp_cli.targets import open_target
 
+    client = own_client_id(client)  # known up front, so `task start` can print a handle naming it
     setup_logging(client.log_level)
     activity = Activity(console, quiet=client.quiet)
 
@@ -79,7 +81,15 @@ def run_repl(client: ClientOptions, history: Path | None) -> None:
                 f"[green]connected[/] to {escape(target.label())} · protocol {escape(str(mcp.protocol_version))} · "
                 "type [bold]help[/], Tab completes, Ctrl-C cancels a call, Ctrl-D leaves"
             )
-            repl = Repl(mcp, catalog, activity, console, history=history or default_history_path(), banner=banner)
+            repl = Repl(
+                mcp,
+                catalog,
+                activity,
+                console,
+                history=history or default_history_path(),
+                banner=banner,
+                client_id=client.client_id,
+            )
             await repl.run()
             return repl.exit_code
 

@@ -68,8 +68,11 @@ class Repl:
         *,
         history: Path | None = None,
         banner: str = "",
+        client_id: str | None = None,
     ) -> None:
         self.client = client
+        self.client_id = client_id
+        """The client id the connection speaks as (None where the target binds none): task handles name it."""
         self.catalog = catalog
         self.activity = activity
         self.console = console

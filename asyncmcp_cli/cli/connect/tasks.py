@@ -79,7 +79,7 @@ def _handle(text: str, client: ClientOptions) -> tuple[str, ClientOptions]:
     return handle.task_id, dataclasses.replace(client, client_id=handle.client_id)
 
 
-def _own_client_id(client: ClientOptions) -> ClientOptions:
+def own_client_id(client: ClientOptions) -> ClientOptions:
     """`client` with a client id of its own, so the handle can name it (queue and webhook targets bind tasks to it)."""
     import dataclasses
 
@@ -93,6 +93,20 @@ def _own_client_id(client: ClientOptions) -> ClientOptions:
         return client  # stdio: the task belongs to that process; HTTP: the server names no client
     fresh = target.transport.new_client_id() if isinstance(target.transport, NamingTransport) else new_client_id()
     return dataclasses.replace(client, client_id=fresh)
+
+
+async def _answered_later(context: Any, params: Any) -> Any:
+    """Declares elicitation, so a task tool may ask for input (``input_required``) rather than fail at once.
+
+    A task's questions are answered later with `task update`; one asked by a
+    call the server answers at once has nobody to answer it here.
+    """
+    import mcp_types as types
+
+    return types.ErrorData(
+        code=types.INVALID_REQUEST,
+        message="this command cannot answer questions; tasks are answered with `asyncmcp connect task update`",
+    )
 
 
 def start_task(
@@ -113,7 +127,7 @@ def start_task(
     check_words(pairs, args_json)
     if client.era not in (None, "stateless", "auto"):
         raise fail("--task needs the stateless (2026-07-28) era: tasks are declared per request", ExitCode.USAGE)
-    client = _own_client_id(client)
+    client = own_client_id(client)
 
     async def body(mcp: Client, catalog: Catalog, activity: Activity) -> Any:
         if no_validate:
@@ -124,7 +138,7 @@ def start_task(
         with activity.running(f"starting {name} as a task"):
             return await start_tool_task(mcp, name, prepared, progress_callback=activity.progress)
 
-    outcome = run_with_client(client, body)
+    outcome = run_with_client(client, body, client_options={"elicitation_callback": _answered_later})
     from asyncmcp_cli.cli.connect import render
     from asyncmcp_cli.tasks import wire
 
