@@ -38,8 +38,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from asyncmcp_cli.codec import CLIENT_ID
 from asyncmcp_cli.errors import ConfigurationError
+from asyncmcp_cli.protocol.routing_attributes import CLIENT_ID
 from asyncmcp_cli.reply_expiry import REPLY_RETENTION_SECONDS
 
 TRANSPORTS = ("sqs", "sns+sqs")
