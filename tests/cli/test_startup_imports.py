@@ -127,10 +127,7 @@ _IMPORT_AND_LIST = (
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize(
-    "module",
-    ["asyncmcp_cli.provision", "asyncmcp_cli.cli.provision", "asyncmcp_cli.tasks.store", "asyncmcp_cli.profiles"],
-)
+@pytest.mark.parametrize("module", ["asyncmcp_cli.provision", "asyncmcp_cli.provision.policies"])
 def test_provisioning_and_stores_load_no_sdk(module: str) -> None:
     """Bucket key prefixes and attribute names come from light modules, not from the codec (which loads the SDK)."""
     done = subprocess.run(
