@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from asyncmcp_cli.delivery.bucket_layout import RESULTS_PREFIX, TASKS_PREFIX
 from asyncmcp_cli.errors import ConfigurationError
 
 CONFIG_DIR_ENV = "ASYNCMCP_CONFIG_DIR"
@@ -66,8 +67,6 @@ class Profile:
         redelivered request that reaches another worker, or another machine, is answered, not re-run."""
         if not self.bucket:
             return {}
-        from asyncmcp_cli.delivery.results import RESULTS_PREFIX  # not at import time: it loads boto3
-
         return {"result_cache": f"s3://{self.bucket}/{RESULTS_PREFIX}"}
 
     def shared_task_store(self) -> str | None:
@@ -76,9 +75,7 @@ class Profile:
         another one runs; None without a bucket."""
         if not self.bucket:
             return None
-        from asyncmcp_cli.tasks.store import DEFAULT_PREFIX  # not at import time: keep the CLI light
-
-        return f"s3://{self.bucket}/{DEFAULT_PREFIX}"
+        return f"s3://{self.bucket}/{TASKS_PREFIX}"
 
     @property
     def tap(self) -> str | None:

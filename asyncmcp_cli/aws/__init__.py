@@ -11,6 +11,7 @@ import functools
 import ipaddress
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -111,32 +112,61 @@ def is_loopback_url(url: str | None) -> bool:
         return False
 
 
+def session() -> boto3.session.Session:
+    """The process's boto3 session, one per set of ``AWS_*`` environment variables.
+
+    A session loads botocore's data (the endpoints file, each service's model
+    and rules) the first time a client needs it and keeps it: every client made
+    from the same session reuses it, where a session per client parses it all
+    again (about a tenth of a second of CPU per client). Its credentials are
+    looked up once too. The ``AWS_*`` variables are part of the key because a
+    session reads them when made: a process that changes them gets a new one.
+    """
+    return _session_for(frozenset((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+
+
+@functools.lru_cache(maxsize=4)
+def _session_for(environment: frozenset[tuple[str, str]]) -> boto3.session.Session:
+    return boto3.session.Session()
+
+
+_making_clients = threading.Lock()
+"""A botocore session is not thread-safe, and clients are made in worker threads (`call`)."""
+
+
+def partition_for(region: str) -> str:
+    """The AWS partition of `region` (``aws``, ``aws-cn``, ...), for building ARNs."""
+    with _making_clients:
+        return session().get_partition_for_region(region)
+
+
 @functools.lru_cache(maxsize=32)
 def client(service: str, settings: AwsSettings, *, probe_timeout: float | None = None) -> Any:
-    """A boto3 client (thread-safe, cached per service and settings).
+    """A boto3 client (thread-safe, cached per service and settings), made from the shared `session`.
 
     With `probe_timeout`, a client for `check_reachable`: one retry, and no
     call waits longer than that many seconds for the endpoint.
 
-    Credentials are looked up here, once, rather than on every call: with none
-    to find, the chain may wait on the instance metadata service each time,
-    and the caller would learn only after several of those waits.
+    Credentials are looked up here, once per session, rather than on every call:
+    with none to find, the chain may wait on the instance metadata service each
+    time, and the caller would learn only after several of those waits.
     """
     if settings.resolved_endpoint:
         check_endpoint_url(settings.resolved_endpoint)
-    session = boto3.session.Session()
-    credentials: dict[str, str] = {}
-    if session.get_credentials() is None:
-        if not settings.is_local:
-            raise map_error(botocore.exceptions.NoCredentialsError())
-        credentials = {"aws_access_key_id": LOCAL_CREDENTIALS[0], "aws_secret_access_key": LOCAL_CREDENTIALS[1]}
-    return session.client(
-        service,
-        region_name=settings.resolved_region,
-        endpoint_url=settings.resolved_endpoint,
-        config=_config() if probe_timeout is None else _probe_config(probe_timeout),
-        **credentials,
-    )
+    with _making_clients:
+        shared = session()
+        credentials: dict[str, str] = {}
+        if shared.get_credentials() is None:
+            if not settings.is_local:
+                raise map_error(botocore.exceptions.NoCredentialsError())
+            credentials = {"aws_access_key_id": LOCAL_CREDENTIALS[0], "aws_secret_access_key": LOCAL_CREDENTIALS[1]}
+        return shared.client(
+            service,
+            region_name=settings.resolved_region,
+            endpoint_url=settings.resolved_endpoint,
+            config=_config() if probe_timeout is None else _probe_config(probe_timeout),
+            **credentials,
+        )
 
 
 def _config(**overrides: Any) -> botocore.config.Config:

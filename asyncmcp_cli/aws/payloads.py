@@ -45,6 +45,7 @@ from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
 from asyncmcp_cli import aws
+from asyncmcp_cli.delivery.bucket_layout import PAYLOADS_PREFIX
 from asyncmcp_cli.errors import EndpointUnreachableError, PayloadTooLargeError, TransportError
 from asyncmcp_cli.protocol import codec
 
@@ -53,7 +54,7 @@ logger = logging.getLogger(__name__)
 CLAIM_CHECK = "asyncmcp-claim-check"
 CLAIM_DIGEST = "asyncmcp-claim-digest"
 DEFAULT_THRESHOLD = 256 * 1024
-KEY_PREFIX = "asyncmcp/payloads/"
+KEY_PREFIX = PAYLOADS_PREFIX
 REFUSED = "claim check refused"
 
 _KEY = re.compile(re.escape(KEY_PREFIX) + r"[0-9a-f]{32}")

@@ -15,8 +15,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-
 from asyncmcp_cli import aws
 from asyncmcp_cli.aws.batching import Batcher, BatcherPool
 from asyncmcp_cli.errors import PayloadTooLargeError, TransportError
@@ -41,7 +39,7 @@ def topic_arn(name_or_arn: str, *, region: str, account: str) -> str:
     """The ARN of a topic named in `account` and `region` (an ARN passes through)."""
     if name_or_arn.startswith("arn:"):
         return name_or_arn
-    partition = boto3.session.Session().get_partition_for_region(region)
+    partition = aws.partition_for(region)
     return f"arn:{partition}:sns:{region}:{account}:{name_or_arn}"
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import typer
 
 from asyncmcp_cli import __version__
+from asyncmcp_cli.cli import rich_help
 from asyncmcp_cli.cli.lazy import HELP_OPTION_NAMES, LazyGroup, defer_coercion
 
 defer_coercion()
+rich_help.install()
 
 app = typer.Typer(
     name="asyncmcp",

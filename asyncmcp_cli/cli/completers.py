@@ -6,7 +6,8 @@ tool listing cache) and never loads the SDK or boto3 or touches the network.
 A broken file means no suggestions, never an error on the user's prompt.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Typer reads the signature of each of these completers once per
+# option that names it (every build of a command), and string annotations would be evaluated each time.
 
 
 def transports(incomplete: str) -> list[str]:

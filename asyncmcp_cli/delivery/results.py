@@ -29,10 +29,10 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 
 from asyncmcp_cli import aws
+from asyncmcp_cli.delivery.bucket_layout import RESULTS_PREFIX
 from asyncmcp_cli.errors import ConfigurationError, TransportError
 
 DEFAULT_TTL_SECONDS = 900.0
-RESULTS_PREFIX = "asyncmcp/results/"
 _EXPIRES = "asyncmcp-expires"
 
 

@@ -24,13 +24,13 @@ import mcp_types as types
 from mcp.shared.message import SessionMessage
 
 from asyncmcp_cli.delivery import reply_expiry
-
-CLIENT_ID = "asyncmcp-client-id"
-REPLY_TO = "asyncmcp-reply-to"
-METHOD = "asyncmcp-method"
-
-META_CLIENT_ID = "io.asyncmcp/clientId"
-META_REPLY_TO = "io.asyncmcp/replyTo"
+from asyncmcp_cli.protocol.routing_attributes import (  # noqa: F401  (re-exported: the codec's vocabulary)
+    CLIENT_ID,
+    META_CLIENT_ID,
+    META_REPLY_TO,
+    METHOD,
+    REPLY_TO,
+)
 
 
 class DecodeError(ValueError):

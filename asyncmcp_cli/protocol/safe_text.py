@@ -31,11 +31,10 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.highlighter import JSONHighlighter
-from rich.markup import escape
-from rich.text import Text
+if TYPE_CHECKING:  # Rich is imported where text is rendered: shell completion loads this module and renders none
+    from rich.text import Text
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -79,16 +78,22 @@ def printable(value: object, *, multiline: bool = False) -> str:
 
 def text(value: object, style: str = "", *, multiline: bool = False) -> Text:
     """A Rich `Text` of untrusted `value`: no markup interpreted, no control character passed on."""
+    from rich.text import Text
+
     return Text(printable(value, multiline=multiline), style=style)
 
 
 def markup(value: object, *, multiline: bool = False) -> str:
     """Untrusted `value`, ready to interpolate into a Rich markup string."""
+    from rich.markup import escape
+
     return escape(printable(value, multiline=multiline))
 
 
 def json_view(data: Any) -> Text:
     """Indented, highlighted JSON of `data`, with any control character in a string as ``\\uNNNN``."""
+    from rich.highlighter import JSONHighlighter
+
     body = json.dumps(data, indent=2, ensure_ascii=False, default=str).translate(_IN_JSON)
     view = JSONHighlighter()(body)
     view.no_wrap = True

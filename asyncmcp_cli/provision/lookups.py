@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import boto3
 import botocore.exceptions
 
 from asyncmcp_cli import aws
@@ -37,7 +36,7 @@ class Lookups:
         self.sqs = target.client("sqs")
         self.sns = target.client("sns")
         self.s3 = target.client("s3")
-        self._partition = boto3.session.Session().get_partition_for_region(target.region)
+        self._partition = aws.partition_for(target.region)
 
     # -- queues -----------------------------------------------------------
 

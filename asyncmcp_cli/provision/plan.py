@@ -40,7 +40,7 @@ from typing import Literal
 
 from asyncmcp_cli.delivery.reply_expiry import REPLY_RETENTION_SECONDS
 from asyncmcp_cli.errors import ConfigurationError
-from asyncmcp_cli.protocol.codec import CLIENT_ID
+from asyncmcp_cli.protocol.routing_attributes import CLIENT_ID
 
 TRANSPORTS = ("sqs", "sns+sqs")
 SnsReplies = Literal["shared", "topic"]

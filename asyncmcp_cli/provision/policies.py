@@ -11,9 +11,7 @@ import json
 import re
 from typing import Any
 
-from asyncmcp_cli.aws.payloads import KEY_PREFIX
-from asyncmcp_cli.delivery.results import RESULTS_PREFIX
-from asyncmcp_cli.tasks.store import DEFAULT_PREFIX as TASKS_PREFIX
+from asyncmcp_cli.delivery.bucket_layout import PAYLOADS_PREFIX, RESULTS_PREFIX, TASKS_PREFIX
 
 PAYLOAD_EXPIRY_DAYS = 1
 TASK_EXPIRY_DAYS = 7
@@ -102,7 +100,7 @@ def expiry_rules() -> list[dict[str, Any]]:
     behind (receivers delete the rest), stored responses of the ``s3://`` result cache, and tasks
     of the ``s3://`` task store (``serve --task-store``)."""
     return [
-        _expiry("asyncmcp-payload-expiry", KEY_PREFIX),
+        _expiry("asyncmcp-payload-expiry", PAYLOADS_PREFIX),
         _expiry("asyncmcp-result-expiry", RESULTS_PREFIX),
         _expiry("asyncmcp-task-expiry", TASKS_PREFIX, TASK_EXPIRY_DAYS),
     ]

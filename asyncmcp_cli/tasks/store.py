@@ -27,10 +27,11 @@ from urllib.parse import urlsplit
 
 import anyio.to_thread
 
+from asyncmcp_cli.delivery.bucket_layout import TASKS_PREFIX
 from asyncmcp_cli.errors import ConfigurationError, TransportError
 from asyncmcp_cli.tasks.record import TaskRecord
 
-DEFAULT_PREFIX = "asyncmcp/tasks/"
+DEFAULT_PREFIX = TASKS_PREFIX
 _UPDATE_ATTEMPTS = 16
 
 

@@ -74,7 +74,8 @@ def test_completion_loads_no_heavy_library(words: str) -> None:
 def test_the_root_lists_every_command_without_building_it() -> None:
     """`asyncmcp --help` lists the commands from their one-line summaries, and imports none of them."""
     output, modules = run_listing(["--help"], COLUMNS="120")
-    assert not {m for m in modules if m.startswith("asyncmcp_cli.cli.") and m != "asyncmcp_cli.cli.lazy"}
+    helpers = {"asyncmcp_cli.cli.lazy", "asyncmcp_cli.cli.rich_help"}
+    assert not {m for m in modules if m.startswith("asyncmcp_cli.cli.") and m not in helpers}
     for name in ("serve", "connect", "provision", "tail", "demo", "bench", "local", "proxy"):
         assert f" {name} " in output
 
@@ -93,3 +94,59 @@ def test_each_listed_summary_is_the_commands_own_first_paragraph() -> None:
         command = root.build(name)  # type: ignore[attr-defined]
         first_paragraph = inspect.cleandoc(command.help or "").split("\n\n")[0].replace("\n", " ")
         assert entry.summary == first_paragraph, name
+
+
+HELP_ONLY = ("markdown_it", "pygments")
+"""What Typer's help module imports for Markdown help and pretty tracebacks, neither of which the CLI shows."""
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("args", [["--help"], ["connect", "--help"], ["connect", "call", "--help"]], ids=" ".join)
+def test_help_loads_no_markdown_or_traceback_renderer(args: list[str]) -> None:
+    output, modules = run_listing(args, COLUMNS="120")
+    assert "Usage:" in output and "╭─ Options" in output  # Typer's Rich help, panels and all
+    loaded = {name.split(".")[0] for name in modules}
+    assert not loaded & set(HELP_ONLY), sorted(loaded & set(HELP_ONLY))
+    assert not {"rich.markdown", "rich.traceback"} & modules
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("words", ["asyncmcp connect ca", "asyncmcp connect call --transport "])
+def test_completion_loads_no_rich(words: str) -> None:
+    """A completion answers with words: nothing is rendered, so Rich (its consoles included) is not loaded."""
+    output, modules = run_listing(
+        [], _ASYNCMCP_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD=str(len(words.split(" ")) - 1)
+    )
+    assert output.split()  # it did answer
+    assert "rich" not in {name.split(".")[0] for name in modules}
+
+
+_IMPORT_AND_LIST = (
+    "import json, sys, importlib; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"
+)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("module", ["asyncmcp_cli.provision", "asyncmcp_cli.provision.policies"])
+def test_provisioning_and_stores_load_no_sdk(module: str) -> None:
+    """Bucket key prefixes and attribute names come from light modules, not from the codec (which loads the SDK)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_AND_LIST, module], capture_output=True, text=True, timeout=60, check=True
+    )
+    loaded = {name.split(".")[0] for name in json.loads(done.stdout)}
+    assert module.split(".")[0] in loaded
+    assert not loaded & {"mcp", "mcp_types"}, sorted(loaded & {"mcp", "mcp_types"})
+
+
+@pytest.mark.timeout(120)
+def test_provision_local_loads_no_sdk(moto, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`asyncmcp provision local` creates queues with boto3 alone: the MCP SDK is never loaded."""
+    output, modules = run_listing(
+        ["provision", "local", "--prefix", f"imports{os.getpid()}", "--transport", "sqs", "--json"],
+        **moto.exports(),
+        ASYNCMCP_CONFIG_DIR=str(tmp_path),
+    )
+    assert json.loads(output)["profile"]  # it did provision
+    loaded = {name.split(".")[0] for name in modules}
+    assert "botocore" in loaded
+    assert not loaded & {"mcp", "mcp_types"}, sorted(loaded & {"mcp", "mcp_types"})

@@ -7,7 +7,6 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from asyncmcp_cli.cli._common import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -36,6 +35,13 @@ if TYPE_CHECKING:
     from asyncmcp_cli.aws import AwsSettings
     from asyncmcp_cli.delivery.deferred import Collected, Reply
     from asyncmcp_cli.delivery.receipts import Receipt
+
+
+def escape(text: str) -> str:
+    """Rich's markup escape, imported on use: completing a word loads this module and prints nothing."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def fire_tool_call(
