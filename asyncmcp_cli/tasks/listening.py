@@ -54,8 +54,16 @@ METHOD_SUBSCRIPTIONS_LISTEN = "subscriptions/listen"
 FILTER_TASK_IDS = "taskIds"
 MAX_TASK_IDS = 100
 """Task ids one listen request may name."""
-MAX_STREAMS = 1024
-"""Task listen streams one server process keeps open at once."""
+MAX_STREAMS = 32
+"""Task listen streams one server process keeps open at once.
+
+An open stream is a request still running: its queue message stays unsettled and
+counts against the listener's ``max_in_flight`` (64 by default) until the stream
+ends, which may be hours. Unbounded streams would let anyone who can write to the
+request queue stop the server's intake for every client, so streams get at most
+half of the default in-flight budget."""
+MAX_STREAMS_PER_CLIENT = 4
+"""Task listen streams one client id may hold open at once; one stream names up to `MAX_TASK_IDS` tasks."""
 RECHECK_SECONDS = (0.5, 30.0)
 """Bounds of how often a stream reads its tasks from the store again (the runtime's poll interval)."""
 
@@ -88,6 +96,7 @@ class TaskListening:
     def __init__(self, runtime: TaskRuntime) -> None:
         self.runtime = runtime
         self.open_streams = 0
+        self._per_client: dict[str, int] = {}
 
     async def serve(self, ctx: Any, task_ids: list[str], owner: str) -> dict[str, Any]:
         """Serve one listen stream for `owner`'s tasks among `task_ids`; return its closing result."""
@@ -95,15 +104,24 @@ class TaskListening:
             raise MCPError(types.INVALID_REQUEST, "subscriptions/listen requires a request id")
         if self.open_streams >= MAX_STREAMS:
             raise MCPError(types.INTERNAL_ERROR, "Subscription limit reached")
+        if self._per_client.get(owner, 0) >= MAX_STREAMS_PER_CLIENT:
+            raise MCPError(
+                types.INTERNAL_ERROR,
+                f"Subscription limit reached: at most {MAX_STREAMS_PER_CLIENT} task listen streams per client; "
+                f"one stream can name up to {MAX_TASK_IDS} tasks",
+            )
         stream = _Stream(self.runtime, ctx, owner)
         # Listen before reading, so a change written between the read and the ack is not missed.
         unsubscribe = self.runtime.events.subscribe(stream.heard_of(set(task_ids)))
         self.open_streams += 1
+        self._per_client[owner] = self._per_client.get(owner, 0) + 1
         try:
             await stream.run(task_ids)
         finally:
             unsubscribe()
             self.open_streams -= 1
+            if (left := self._per_client.pop(owner) - 1) > 0:
+                self._per_client[owner] = left
         return types.SubscriptionsListenResult(_meta=stream.meta).model_dump(
             by_alias=True, mode="json", exclude_none=True
         )

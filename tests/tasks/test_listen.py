@@ -223,3 +223,31 @@ async def test_a_listen_without_task_ids_still_reaches_the_sdks_own_handler(queu
         with anyio.fail_after(30):
             async with c.listen(tools_list_changed=True) as subscription:
                 assert subscription.honored.tools_list_changed is True
+
+
+async def test_one_client_cannot_hold_more_than_its_share_of_listen_streams(queues: Queues) -> None:
+    """An open stream holds its queue message in flight; a client opening stream after stream must not stall intake."""
+    from contextlib import AsyncExitStack
+
+    from asyncmcp_cli.tasks.listening import MAX_STREAMS_PER_CLIENT
+
+    app = TaskApp()
+    transport = sqs_transport(queues)
+    greedy_heard, greedy_opened = listener(transport, "greedy")
+    other_heard, other_opened = listener(transport, "other")
+    async with serving(app, transport, runtime()), greedy_opened as greedy, other_opened as other:
+        mine = (await raw(greedy, "tools/call", {"name": "slow", "arguments": {"tag": "g"}}))["taskId"]
+        async with AsyncExitStack() as streams:
+            for n in range(MAX_STREAMS_PER_CLIENT):
+                await streams.enter_async_context(listening_to_tasks(greedy, [mine]))
+                await greedy_heard.until(lambda n=n: len(greedy_heard.acks) == n + 1)
+            refused = await streams.enter_async_context(listening_to_tasks(greedy, [mine]))
+            with anyio.fail_after(30):
+                await refused.ended.wait()
+            assert refused.error is not None and "per client" in refused.error.error.message
+            # another client still gets a stream, and plain calls are still answered
+            theirs = (await raw(other, "tools/call", {"name": "slow", "arguments": {"tag": "o"}}))["taskId"]
+            async with listening_to_tasks(other, [theirs]):
+                await other_heard.until(lambda: other_heard.statuses(theirs) == ["working"])
+            app.gate.set()
+    assert len(greedy_heard.acks) == MAX_STREAMS_PER_CLIENT
