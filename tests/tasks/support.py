@@ -140,3 +140,17 @@ async def wait_for_status(client_: Any, task_id: str, *statuses: str, within: fl
             if task["status"] in statuses:
                 return task
             await anyio.sleep(0.05)
+
+
+def second_server_transport(queues: Any) -> Any:
+    """An SQS transport on a second request/reply queue pair, for a second server sharing one task store."""
+    from asyncmcp_cli.transports.sqs import SqsTransport
+
+    queues.create(queues.prefix + "requests-b")
+    queues.create(queues.prefix + "replies-b")
+    return SqsTransport(
+        endpoint_url=queues.endpoint.url,
+        request_queue=queues.prefix + "requests-b",
+        reply_queue=queues.prefix + "replies-b",
+        allow_reply=(queues.prefix + "*",),
+    )

@@ -23,9 +23,8 @@ from asyncmcp_cli.tasks.client import TasksExtension, call_result_of, start_tool
 from asyncmcp_cli.tasks.store import SqliteTaskStore
 from asyncmcp_cli.tasks.subscribing import listening_to_tasks
 from asyncmcp_cli.transports.memory import MemoryTransport
-from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues
-from tests.tasks.support import TaskApp, client, raw, runtime, serving
+from tests.tasks.support import TaskApp, client, raw, runtime, second_server_transport, serving
 from tests.transports.test_sqs import sqs_transport
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(90)]
@@ -150,16 +149,9 @@ async def test_a_second_client_hears_nothing_of_the_first_clients_task(queues: Q
 async def test_a_change_made_by_another_server_sharing_the_store_is_told(queues: Queues, tmp_path: Path) -> None:
     """Server A runs the task; the listen stream is on server B, which learns of the end from the store."""
     store_path = str(tmp_path / "tasks.db")
-    queues.create(queues.prefix + "requests-b")
-    queues.create(queues.prefix + "replies-b")
     app_a, app_b = TaskApp(), TaskApp()
     transport_a = sqs_transport(queues)
-    transport_b = SqsTransport(
-        endpoint_url=queues.endpoint.url,
-        request_queue=queues.prefix + "requests-b",
-        reply_queue=queues.prefix + "replies-b",
-        allow_reply=(queues.prefix + "*",),
-    )
+    transport_b = second_server_transport(queues)
     client_id = f"client-{uuid.uuid4().hex}"
     heard, opened_b = listener(transport_b, client_id)
     async with (

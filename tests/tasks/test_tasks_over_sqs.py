@@ -10,9 +10,8 @@ from mcp.shared.exceptions import MCPError
 
 from asyncmcp_cli.tasks import wire
 from asyncmcp_cli.tasks.store import SqliteTaskStore
-from asyncmcp_cli.transports.sqs import SqsTransport
 from tests.conftest import Queues
-from tests.tasks.support import TaskApp, client, raw, runtime, serving, wait_for_status
+from tests.tasks.support import TaskApp, client, raw, runtime, second_server_transport, serving, wait_for_status
 from tests.transports.test_sqs import sqs_transport
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(90)]
@@ -193,16 +192,9 @@ async def test_a_running_task_outliving_its_ttl_is_stopped_and_failed(queues: Qu
 async def test_another_server_sharing_the_store_answers_get_and_cancel(queues: Queues, tmp_path) -> None:
     """Server A runs the task; server B, on another queue, answers tasks/get and tasks/cancel for it."""
     store_path = str(tmp_path / "tasks.db")
-    queues.create(queues.prefix + "requests-b")
-    queues.create(queues.prefix + "replies-b")
     app_a, app_b = TaskApp(), TaskApp()
     transport_a = sqs_transport(queues)
-    transport_b = SqsTransport(
-        endpoint_url=queues.endpoint.url,
-        request_queue=queues.prefix + "requests-b",
-        reply_queue=queues.prefix + "replies-b",
-        allow_reply=(queues.prefix + "*",),
-    )
+    transport_b = second_server_transport(queues)
     client_id = f"client-{uuid.uuid4().hex}"
     async with (
         serving(app_a, transport_a, runtime(SqliteTaskStore(store_path), lease_seconds=0.6)),
