@@ -135,6 +135,8 @@ class _Stream:
         self.meta: dict[str, Any] = {SUBSCRIPTION_ID_META_KEY: ctx.request_id}
         self.told: dict[str, tuple[str, int]] = {}
         """The open (non-terminal) tasks agreed to, and what the client was last told of each."""
+        self.seen_version: dict[str, int] = {}
+        """The newest version of each task looked at, so an older write heard late is never told after a newer one."""
         self._heard: dict[str, TaskRecord] = {}
         self._wake = anyio.Event()
         low, high = RECHECK_SECONDS
@@ -152,12 +154,16 @@ class _Stream:
         agreed = [record for record in await self._current(task_ids) if record is not None]
         await self._acknowledge([record.task_id for record in agreed])
         await self._tell(agreed)
+        recheck_at = anyio.current_time() + self.recheck_seconds
         while self.told:
-            with anyio.move_on_after(self.recheck_seconds) as waited:
+            with anyio.move_on_after(max(recheck_at - anyio.current_time(), 0)):
                 await self._wake.wait()
             self._wake = anyio.Event()
             heard, self._heard = self._heard, {}
-            if waited.cancelled_caught:  # nothing heard here for a while: another process may have changed them
+            # Read the store again on a fixed beat, however often this process writes (progress notes, lease
+            # renewals wake the stream too): another process sharing the store may have changed any of them.
+            if anyio.current_time() >= recheck_at:
+                recheck_at = anyio.current_time() + self.recheck_seconds
                 open_ids = list(self.told)
                 for task_id, record in zip(open_ids, await self._current(open_ids), strict=True):
                     if record is None:
@@ -186,7 +192,10 @@ class _Stream:
 
     async def _tell(self, records: Iterable[TaskRecord]) -> None:
         for record in records:
-            if record.task_id not in self.told or self.told[record.task_id] == _signature(record):
+            if record.task_id not in self.told or record.version < self.seen_version.get(record.task_id, -1):
+                continue  # not agreed to (or over), or older than what was already looked at
+            self.seen_version[record.task_id] = record.version
+            if self.told[record.task_id] == _signature(record):
                 continue
             notification = wire.TaskStatusNotification.of(record.to_wire(), meta=self.meta)
             await self.ctx.session.send_notification(notification, related_request_id=self.ctx.request_id)
