@@ -14,7 +14,8 @@ is used, so the help looks exactly as before and nothing breaks should Typer
 ever use them. Only that module sees the stand-ins: ``rich.markdown`` and
 ``rich.traceback`` stay importable as usual. If a Typer release moves things,
 the finder steps aside and Typer loads as shipped (the test of what ``--help``
-imports then says so).
+imports then says so); so does a release that needs more of those modules while
+loading: it is loaded again with the real ones.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from typing import Any
 _TARGET = "typer.rich_utils"
 _DEFERRED = {"rich.markdown": "Markdown", "rich.traceback": "Traceback"}
 """The modules ``typer.rich_utils`` imports but does not need to show help, and the class it takes from each."""
+_PLACEHOLDER = "__asyncmcp_placeholder__"
+"""Marks the stand-in modules, which exist in `sys.modules` only while ``typer.rich_utils`` loads."""
 
 
 class _ImportedOnUse(type):
@@ -40,7 +43,10 @@ class _ImportedOnUse(type):
     _name: str
 
     def _real(cls) -> Any:
-        return getattr(importlib.import_module(cls._module), cls._name)
+        module = importlib.import_module(cls._module)
+        if getattr(module, _PLACEHOLDER, False):  # used while its own module is still a placeholder
+            raise ImportError(f"{cls._module}.{cls._name} is needed while typer.rich_utils loads")
+        return getattr(module, cls._name)
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         return cls._real()(*args, **kwargs)
@@ -68,7 +74,10 @@ class _Loader(importlib.abc.Loader):
         return self.real.create_module(spec)
 
     def exec_module(self, module: types.ModuleType) -> None:
-        with _stand_ins():
+        try:
+            with _stand_ins():
+                self.real.exec_module(module)
+        except Exception:  # a Typer release that needs more of them while loading: load it as shipped
             self.real.exec_module(module)
 
     def __getattr__(self, name: str) -> Any:  # get_source, get_code...: what tracebacks and inspect ask
@@ -94,6 +103,7 @@ def _stand_ins() -> Iterator[None]:
     for module, name in _DEFERRED.items():
         if module not in sys.modules:
             placed[module] = sys.modules[module] = types.ModuleType(module)
+            setattr(placed[module], _PLACEHOLDER, True)
             setattr(placed[module], name, _stand_in(module, name))
     try:
         yield

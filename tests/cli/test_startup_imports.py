@@ -150,3 +150,35 @@ def test_provision_local_loads_no_sdk(moto, tmp_path) -> None:  # type: ignore[n
     loaded = {name.split(".")[0] for name in modules}
     assert "botocore" in loaded
     assert not loaded & {"mcp", "mcp_types"}, sorted(loaded & {"mcp", "mcp_types"})
+
+
+A_TYPER_THAT_NEEDS_MORE = {
+    "more-names": "from rich.markdown import Markdown, MarkdownContext\nfrom rich.traceback import Traceback\n",
+    "used-at-load": "from rich.markdown import Markdown\nSHOWN = Markdown('**x**')\n",
+}
+"""Two ways a later `typer.rich_utils` could need more of the deferred modules while it loads."""
+
+_LOAD_IT_THROUGH_THE_HOOK = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from asyncmcp_cli.cli import rich_help
+rich_help._TARGET = "later_typer_rich_utils"
+rich_help.install()
+import later_typer_rich_utils as loaded
+import rich.markdown
+assert loaded.Markdown is rich.markdown.Markdown
+assert type(getattr(loaded, "SHOWN", rich.markdown.Markdown("x"))) is rich.markdown.Markdown
+print("loaded as shipped")
+"""
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("source", A_TYPER_THAT_NEEDS_MORE.values(), ids=A_TYPER_THAT_NEEDS_MORE.keys())
+def test_a_typer_that_needs_more_of_the_deferred_modules_loads_as_shipped(tmp_path, source: str) -> None:  # type: ignore[no-untyped-def]
+    """The help hook must never break Typer: a release that uses more of those modules at load gets the real ones."""
+    (tmp_path / "later_typer_rich_utils.py").write_text(source)
+    done = subprocess.run(
+        [sys.executable, "-c", _LOAD_IT_THROUGH_THE_HOOK, str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "loaded as shipped"
