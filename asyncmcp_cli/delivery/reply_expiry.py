@@ -16,7 +16,7 @@ So every answer carries its own end:
 - whoever reads the queue and meets another client's expired message deletes
   it (it is dead anyway); a client always takes its own messages, expired or
   not. A message for another client that is not yet expired is hidden for
-  longer each time it comes back (`hide_seconds`), never past its expiry;
+  longer the older it is (`hide_seconds`), never past its expiry;
 - the queue's retention period (set by `provision`) is the outer bound.
 
 ``EXPIRES_AT`` is read from a queue anyone with send rights can write to, so it
@@ -104,17 +104,24 @@ def hide_seconds(
     """How long to hide another client's message that came back `receive_count` times.
 
     A fresh answer briefly (its owner, in another process, may be reading right
-    now); then twice as long each time it comes back, and at least half its age
-    (a live owner takes its answer within moments, so an old one has none), up
-    to `MAX_HIDE_SECONDS`; never past its expiry, so that it is deleted soon
-    after. Hiding orphans long matters: a queue returns the oldest messages
-    first, and a reader that must walk past hundreds of them, each back after a
-    second, may not reach its own answer at all.
+    now), then half its age (a live owner takes its answer within moments, so an
+    old one has none), up to `MAX_HIDE_SECONDS`; never past its expiry, so that
+    it is deleted soon after. When its age is unknown, twice as long each time
+    it comes back. The age, not the count, decides when it is known: another
+    process long-polling the same queue sees a live owner's answer again and
+    again, and doubling each time hid it from its owner for a minute. Hiding
+    orphans long matters: a queue returns the oldest messages first, and a
+    reader that must walk past hundreds of them, each back after a second, may
+    not reach its own answer at all.
     """
     now = time.time() if now is None else now
-    backoff = FIRST_HIDE_SECONDS * 2 ** max(0, min(receive_count - 1, 10))
-    age = max(0.0, now - sent_at_ms / 1000) if sent_at_ms is not None else 0.0
-    seconds = min(MAX_HIDE_SECONDS, max(backoff, math.ceil(age / 2)))
+    if sent_at_ms is not None:
+        # The age says it all: a young answer is hidden briefly however often another reader has seen it
+        # (a reader polling all the time would otherwise push a live owner's answer away for a minute).
+        age = max(0.0, now - sent_at_ms / 1000)
+        seconds = min(MAX_HIDE_SECONDS, max(FIRST_HIDE_SECONDS, math.ceil(age / 2)))
+    else:
+        seconds = min(MAX_HIDE_SECONDS, FIRST_HIDE_SECONDS * 2 ** max(0, min(receive_count - 1, 10)))
     end = expires_at(attributes)
     if end is not None:
         seconds = min(seconds, max(0, math.ceil(end - now)))
